@@ -1,0 +1,3 @@
+"""PowerStore Console: a desktop admin console for Dell PowerStore arrays."""
+
+__version__ = "0.1.0"
