@@ -935,11 +935,37 @@ def execute(
 ) -> Page:
     """Filter, sort and page ``records`` and project the page. Raises a 416 ``ApiFault`` for a
     ``limit`` of 0 or less and for an offset beyond the last matching record."""
+    return page_of(
+        catalog, type_name, query, matching_rows(catalog, type_name, query, records, resolver), resolver
+    )
+
+
+def matching_rows(
+    catalog: Catalog, type_name: str, query: Query, records: Iterable[dict], resolver: RelationResolver
+) -> list[dict]:
+    """The records the query's filter keeps, in the query's order (the costly part of a query,
+    which callers may cache while the records do not change)."""
     if query.filter is None:
         rows = list(records)
     else:
         passes = query.filter.predicate
         rows = [r for r in records if passes(r)]
+    if query.order and not catalog.type(type_name).simple_get:
+        rows = _sort(catalog, type_name, rows, query.order, resolver)
+    return rows
+
+
+def sort_rows(
+    catalog: Catalog, type_name: str, rows: list[dict], order: Sequence[OrderKey], resolver: RelationResolver
+) -> list[dict]:
+    """``rows`` in ``order`` (stable), as ``matching_rows`` sorts them."""
+    return _sort(catalog, type_name, rows, order, resolver) if order else list(rows)
+
+
+def page_of(
+    catalog: Catalog, type_name: str, query: Query, rows: Sequence[dict], resolver: RelationResolver
+) -> Page:
+    """The page of ``rows`` (from ``matching_rows``) that the query asks for, projected."""
     total = len(rows)
     simple = catalog.type(type_name).simple_get
     first, limit = (0, total) if simple else (query.offset, min(query.limit, MAX_LIMIT))
@@ -950,8 +976,6 @@ def execute(
             raise bad_request(f"Invalid offset: {first} is negative.", "offset", first)
         if first > 0 and first >= total:
             raise _range_fault(f"Offset {first} is beyond the {total} matching items.", first, total)
-    if query.order:
-        rows = _sort(catalog, type_name, rows, query.order, resolver)
     page = rows[first : first + limit]
     items = [project(catalog, type_name, r, query.select, resolver) for r in page]
     return Page(items, total, first, first + len(items) - 1, first > 0 or len(items) < total)

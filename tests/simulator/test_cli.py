@@ -373,3 +373,15 @@ def test_unreadable_state_file_is_a_one_line_error(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("powerstore-simulator: error: cannot read the simulator state file")
+
+
+def test_the_listening_socket_disables_nagle_so_responses_are_not_delayed():
+    import socket
+
+    from console.simulator.server import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()

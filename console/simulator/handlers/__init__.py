@@ -1,0 +1,1 @@
+"""Resource behaviour of the simulator: one module per family of resource types."""
