@@ -54,7 +54,7 @@ def test_pypowerstore_creates_snapshots_maps_and_deletes(conn):
     assert any(s["id"] == snapshot["id"] for s in conn.protection.get_volume_snapshots(created["id"]))
     host = provisioning.get_hosts()[0]
     provisioning.map_volume_to_host(created["id"], host_id=host["id"])
-    with pytest.raises(Exception, match="mapped|attached"):
+    with pytest.raises(Exception, match=r"mapped|attached"):
         provisioning.delete_volume(created["id"])
     provisioning.unmap_volume_from_host(created["id"], host_id=host["id"])
     provisioning.delete_volume(created["id"])
