@@ -83,3 +83,11 @@ def test_resources_ship_inside_the_wheel_and_load_from_an_installed_copy(tmp_pat
     assert Path(root).is_relative_to(target), "resources must come from the installed copy"
     assert int(count) > 100
     assert Path(console.__file__).is_relative_to(ROOT)
+
+
+@pytest.mark.slow
+def test_mypy_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -64,7 +64,7 @@ class JobRunner:
         t0 = sim.now()
         duration = sim.config.job_seconds * sim.rng.uniform(*DURATION_BAND)
         job_id = sim.new_id()
-        plan = {
+        plan: dict[str, Any] = {
             "created": t0,
             "queued": t0 + duration * QUEUED_AT,
             "running": t0 + duration * RUNNING_AT,
@@ -174,8 +174,8 @@ class JobRunner:
             return
         self._advanced_at = now
         store = self.sim.store
-        jobs = [store.get("job", job_id) for job_id in self._active]
-        for job in sorted((j for j in jobs if j is not None), key=lambda j: j["_plan"]["end"]):
+        jobs = [job for job_id in self._active if (job := store.get("job", job_id)) is not None]
+        for job in sorted(jobs, key=lambda j: j["_plan"]["end"]):
             try:
                 self._advance_job(job, now)
             except Exception:

@@ -22,13 +22,16 @@ def seed_job_history(sim: Sim) -> None:
         return
     now = sim.now()
     real_clock = sim.clock
+    moment = [now]
+    sim.clock = lambda: moment[0]
     runner = JobRunner(sim, lambda request: OpResult(204, None, request.target_id))
-    for index, volume in enumerate(volumes_):
-        started = now - 86400 * 3 + index * 3600 * 1.1
-        sim.clock = lambda t=started: t
-        action = ("modify", "snapshot", "attach")[index % 3]
-        request = OpRequest("volume", action, volume["id"], {}, Caller("admin", "1"))
-        runner.submit(request, resource_name=volume["name"])
-        sim.clock = lambda t=started: t + 3600
-        runner.advance()
-    sim.clock = real_clock
+    try:
+        for index, volume in enumerate(volumes_):
+            moment[0] = now - 86400 * 3 + index * 3600 * 1.1
+            action = ("modify", "snapshot", "attach")[index % 3]
+            request = OpRequest("volume", action, volume["id"], {}, Caller("admin", "1"))
+            runner.submit(request, resource_name=volume["name"])
+            moment[0] += 3600
+            runner.advance()
+    finally:
+        sim.clock = real_clock

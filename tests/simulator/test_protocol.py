@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from console.simulator import SimulatorConfig, create_app
+from tests.simulator.conftest import BASE_URL, SimClient
 
 
 def assert_error(response, status):
@@ -148,3 +155,58 @@ async def test_unknown_select_attribute_is_400(api):
 async def test_bad_is_async_value_is_400(api):
     volume = (await api.get("/volume", params={"limit": 1})).json()[0]
     assert_error(await api.patch(f"/volume/{volume['id']}", params={"is_async": "maybe"}, json={}), 400)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+volume_fields = st.sampled_from(
+    ["name", "size", "description", "host_id", "volume_group_id", "min_size", "colour"]
+)
+volume_bodies = st.dictionaries(volume_fields, json_values, max_size=5) | json_values
+
+
+@pytest.fixture(scope="module")
+def fuzz_app():
+    """One app for all examples; each example talks to it on a fresh loop (hypothesis runs sync)."""
+    app = create_app(SimulatorConfig(volumes=5, seed=11))
+
+    async def login():
+        async with SimClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+            await client.login()
+            return client.token, dict(client.cookies)
+
+    token, cookies = asyncio.run(login())
+    return app, token, cookies
+
+
+async def fuzz_once(fuzz_app, body, method, is_async):
+    app, token, cookies = fuzz_app
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url=BASE_URL, cookies=cookies, headers={"DELL-EMC-TOKEN": token}
+    ) as client:
+        target = (await client.get("/volume", params={"select": "id", "order": "name", "limit": 1})).json()[
+            0
+        ]["id"]
+        path = "/volume" if method == "POST" else f"/volume/{target}"
+        params = {"is_async": "true"} if is_async else {}
+        response = await client.request(method, path, json=body, params=params)
+        assert response.status_code in (201, 202, 204, 400, 404, 422), response.text
+        if response.status_code >= 400:
+            assert response.json()["messages"]
+        listing = await client.get("/volume", params={"select": "id,name,size", "limit": 2000})
+        assert listing.status_code in (200, 206)
+        for volume in listing.json():
+            assert isinstance(volume["name"], str) and volume["name"]
+            assert isinstance(volume["size"], int) and volume["size"] % 8192 == 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=volume_bodies, method=st.sampled_from(["POST", "PATCH"]), is_async=st.booleans())
+def test_arbitrary_bodies_never_crash_the_server_nor_corrupt_its_data(fuzz_app, body, method, is_async):
+    asyncio.run(fuzz_once(fuzz_app, body, method, is_async))
