@@ -1,0 +1,62 @@
+"""UI test fixtures: one qasync loop for the session, and autouse checks (as napari does) that fail a
+test which leaks a top-level widget, an asyncio task or a thread. Qt warnings fail tests through
+pytest-qt's ``qt_log_level_fail`` (pyproject)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop
+from PySide6.QtWidgets import QApplication
+
+from console.ui import qt_async
+
+
+@pytest.fixture(scope="session")
+def qt_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = qt_async.install_loop(qapp, already_running=True)
+    yield loop
+    asyncio.set_event_loop(None)
+
+
+def process_events_until(done: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Let Qt (and with it the qasync loop) work until ``done()`` or the timeout."""
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    return done()
+
+
+def _flush_deletes() -> None:
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(qapp: QApplication, qt_loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """Fail the test if it leaves a visible top-level widget, a running task or a new thread."""
+    widgets_before = set(map(id, QApplication.topLevelWidgets()))
+    threads_before = set(threading.enumerate())
+    yield
+    _flush_deletes()
+    leaked_tasks = qt_async.running_tasks()
+    cancelled = qt_async.cancel_all()
+    process_events_until(lambda: all(t.done() for t in cancelled))
+    leaked_widgets = [
+        w for w in QApplication.topLevelWidgets() if id(w) not in widgets_before and w.isVisible()
+    ]
+    for widget in leaked_widgets:
+        widget.close()
+        widget.deleteLater()
+    _flush_deletes()
+    leaked_threads = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+    assert not leaked_tasks, f"the test left asyncio tasks running: {leaked_tasks}"
+    assert not leaked_widgets, f"the test left top-level widgets open: {leaked_widgets}"
+    assert not leaked_threads, f"the test left threads running: {leaked_threads}"
