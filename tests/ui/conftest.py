@@ -8,13 +8,18 @@ import asyncio
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop
 from PySide6.QtWidgets import QApplication
 
+from console.api import PowerStoreClient
 from console.ui import qt_async
+from tests.simulator.process import SimulatorProcess
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +65,35 @@ def no_leaks(qapp: QApplication, qt_loop: asyncio.AbstractEventLoop) -> Iterator
     assert not leaked_tasks, f"the test left asyncio tasks running: {leaked_tasks}"
     assert not leaked_widgets, f"the test left top-level widgets open: {leaked_widgets}"
     assert not leaked_threads, f"the test left threads running: {leaked_threads}"
+
+
+@pytest.fixture(scope="session")
+def ui_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
+    """One simulator process over TLS for the UI tests."""
+    certs = tmp_path_factory.mktemp("ui-sim-certs")
+    with SimulatorProcess(
+        cert_dir=certs, args=["--control", "--volumes", "600", "--job-seconds", "0.3"]
+    ) as sim:
+        yield sim
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+    """Await ``coro`` from a synchronous UI test, letting Qt and the qasync loop work meanwhile."""
+    task = qt_async.start(coro)
+    if not process_events_until(task.done, timeout):
+        task.cancel()
+        raise AssertionError(f"{coro!r} did not finish within {timeout} s")
+    return task.result()
+
+
+@pytest.fixture
+def ui_client(
+    ui_simulator: SimulatorProcess, qt_loop: asyncio.AbstractEventLoop
+) -> Iterator[PowerStoreClient]:
+    """A logged-in admin client of the UI simulator, closed (logged out) after the test."""
+    client = PowerStoreClient(
+        ui_simulator.base_url, "admin", "Password123#", verify=str(ui_simulator.ca_path)
+    )
+    run(client.login())
+    yield client
+    run(client.aclose())

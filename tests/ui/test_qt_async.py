@@ -59,3 +59,10 @@ def test_cancel_all_stops_running_tasks(qtbot, qt_loop):
     qtbot.waitUntil(task.done, timeout=2000)
     assert task.cancelled()
     assert not qt_async.running_tasks()
+
+
+def test_the_ui_client_talks_to_the_simulator_inside_qt(ui_client):
+    from tests.ui.conftest import run
+
+    page = run(ui_client.query("volume", select="id,name", limit=5))
+    assert len(page.items) == 5 and page.total > 5
