@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.simulator.handlers import files, hosts, protection, system, volumes
+from console.simulator.handlers import files, hosts, protection_seed, system, volume_seed
 from console.simulator.jobs import JobRunner
 from console.simulator.operations import Caller, OpRequest, OpResult, Sim
 
@@ -10,7 +10,7 @@ HISTORY_JOBS = 60
 
 
 def seed(sim: Sim) -> None:
-    for module in (system, protection, hosts, files, volumes):
+    for module in (system, protection_seed, hosts, files, volume_seed):
         module.seed(sim)
     seed_job_history(sim)
 

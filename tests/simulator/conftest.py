@@ -1,9 +1,11 @@
-"""Fixtures for simulator tests: the app in-process (fast) with a logged-in client."""
+"""Fixtures for simulator tests: the app in-process (fast) with a logged-in client, and the small
+helpers the resource tests share."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -15,6 +17,9 @@ from tests.simulator.process import SimulatorProcess
 
 BASE_URL = "https://sim.test/api/rest"
 TERMINAL = {"Completed", "Failed", "Unrecoverable_Failed", "Skipped"}
+OPERATOR = ("operator", "Operator#Pass1")
+STORAGE_ADMIN = ("storage.admin", "Storage#Admin1")
+SECURITY_ADMIN = ("security.admin", "Security#Admin1")
 
 
 def basic(user: str, password: str) -> str:
@@ -54,6 +59,92 @@ class SimClient(httpx.AsyncClient):
                 raise AssertionError(f"job {job_id} still {job['phase']} after {timeout} s")
             await asyncio.sleep(0.02)
 
+    async def job_steps(self, job_id: str, select: str = "description_l10n,phase") -> list[dict]:
+        """The child steps of a job, in their order."""
+        params = {"select": select, "parent_id": f"eq.{job_id}", "order": "step_order"}
+        response = await self.get("/job", params=params)
+        response.raise_for_status()
+        return response.json()
+
+
+class Clock:
+    """The simulator's clock under the test's control."""
+
+    def __init__(self, simulator) -> None:
+        self.real = simulator.sim.clock
+        self.offset = 0.0
+        simulator.sim.clock = lambda: self.real() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@contextlib.asynccontextmanager
+async def clocked_client(app: Starlette) -> AsyncIterator[tuple[SimClient, Clock]]:
+    """A client of ``app``, logged in as admin, with the simulator's clock in the test's hands."""
+    clock = Clock(app.state.simulator)
+    async with SimClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        await client.login()
+        yield client, clock
+
+
+# -- requests and answers --------------------------------------------------------------------------------
+
+
+async def posted_id(client: httpx.AsyncClient, path: str, body: dict, status: int = 201) -> str:
+    """POST ``body`` to ``path``, expecting ``status``; the id of what it made."""
+    response = await client.post(path, json=body)
+    assert response.status_code == status, response.text
+    return response.json()["id"]
+
+
+async def fetch(client: httpx.AsyncClient, path: str, select: str) -> dict:
+    """The selected fields of the one resource at ``path``."""
+    response = await client.get(path, params={"select": select})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def by_name(client: httpx.AsyncClient, type_name: str, name: str, select: str = "id,name") -> dict:
+    return await fetch(client, f"/{type_name}/name:{name}", select)
+
+
+async def all_of(
+    client: httpx.AsyncClient, type_name: str, select: str = "id,name", **filters: str
+) -> list[dict]:
+    response = await client.get(f"/{type_name}", params={"select": select, "limit": 2000, **filters})
+    assert response.status_code in (200, 206), response.text
+    return response.json()
+
+
+def code_of(response: httpx.Response) -> str:
+    return response.json()["messages"][0]["code"]
+
+
+def refused(response: httpx.Response, status: int, code: str | None = None) -> dict:
+    """The first message of a refusal with ``status`` (and ``code``, when given)."""
+    assert response.status_code == status, response.text
+    message = response.json()["messages"][0]
+    assert message["severity"] == "Error"
+    assert message["message_l10n"]
+    if code is not None:
+        assert message["code"] == code
+    return message
+
+
+@contextlib.asynccontextmanager
+async def logged_in(
+    make_client: Callable[[], SimClient], user: str = DEFAULT_USER, password: str = DEFAULT_PASSWORD
+) -> AsyncIterator[SimClient]:
+    """A client of ``make_client``, logged in as ``user``."""
+    async with make_client() as client:
+        response = await client.login(user, password)
+        assert response.status_code == 200, response.text
+        yield client
+
+
+# -- fixtures ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def sim_config() -> SimulatorConfig:
@@ -89,9 +180,14 @@ async def anon(make_client: Callable[[], SimClient]) -> AsyncIterator[SimClient]
 @pytest.fixture
 async def api(make_client: Callable[[], SimClient]) -> AsyncIterator[SimClient]:
     """A client logged in as admin (Administrator)."""
-    async with make_client() as client:
-        response = await client.login()
-        assert response.status_code == 200, response.text
+    async with logged_in(make_client) as client:
+        yield client
+
+
+@pytest.fixture
+async def operator(make_client: Callable[[], SimClient]) -> AsyncIterator[SimClient]:
+    """A client logged in as an Operator, who may look but not change."""
+    async with logged_in(make_client, *OPERATOR) as client:
         yield client
 
 

@@ -4,66 +4,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from console.simulator import errors
+from tests.simulator.conftest import all_of, by_name, fetch, posted_id, refused
 
-OPERATOR = ("operator", "Operator#Pass1")
 GIB = 1024**3
 MIB = 1024**2
 
 
-async def by_name(api, type_name: str, name: str, select: str = "id,name") -> dict:
-    response = await api.get(f"/{type_name}/name:{name}", params={"select": select})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 async def get(api, type_name: str, record_id: str, select: str) -> dict:
-    response = await api.get(f"/{type_name}/{record_id}", params={"select": select})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def all_of(api, type_name: str, select: str = "id,name", **filters: str) -> list[dict]:
-    response = await api.get(f"/{type_name}", params={"select": select, "limit": 2000, **filters})
-    assert response.status_code in (200, 206), response.text
-    return response.json()
-
-
-def refused(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    message = response.json()["messages"][0]
-    assert message["message_l10n"]
-    if code is not None:
-        assert message["code"] == code
-    return message
+    return await fetch(api, f"/{type_name}/{record_id}", select)
 
 
 def stamp(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).isoformat(timespec="milliseconds")
 
 
-@pytest.fixture
-async def operator(make_client):
-    async with make_client() as client:
-        response = await client.login(*OPERATOR)
-        assert response.status_code == 200, response.text
-        yield client
-
-
 async def new_fs(api, name: str = "fs-new", size: int = 10 * GIB, nas: str = "nas-dev-01", **extra) -> str:
-    response = await api.post(
-        "/file_system", json={"name": name, "nas_server_id": f"name:{nas}", "size_total": size, **extra}
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    body = {"name": name, "nas_server_id": f"name:{nas}", "size_total": size, **extra}
+    return await posted_id(api, "/file_system", body)
 
 
 async def snap(api, fs_id: str, **body) -> str:
-    response = await api.post(f"/file_system/{fs_id}/snapshot", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()["id"]
+    return await posted_id(api, f"/file_system/{fs_id}/snapshot", body, status=200)
 
 
 # -- NAS servers -------------------------------------------------------------------------------------------

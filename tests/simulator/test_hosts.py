@@ -8,6 +8,7 @@ from console.catalog import load_catalog
 from console.simulator import SimulatorConfig
 from console.simulator.handlers import hosts, system
 from console.simulator.operations import Sim
+from tests.simulator.conftest import STORAGE_ADMIN, all_of, by_name, code_of, fetch, logged_in, posted_id
 
 HOST_SELECT = (
     "id,name,description,os_type,host_group_id,host_connectivity,host_initiators,"
@@ -22,38 +23,30 @@ def iscsi(n, **chap):
 
 async def new_host(api, name, *initiators, os_type="Linux", **extra):
     body = {"name": name, "os_type": os_type, "initiators": list(initiators) or [iscsi(name)], **extra}
-    response = await api.post("/host", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return await posted_id(api, "/host", body)
 
 
 async def get_host(api, host_id, select=HOST_SELECT):
-    response = await api.get(f"/host/{host_id}", params={"select": select})
-    assert response.status_code == 200, response.text
-    return response.json()
+    return await fetch(api, f"/host/{host_id}", select)
+
+
+async def new_group(api, name, *host_ids, **extra):
+    return await posted_id(api, "/host_group", {"name": name, "host_ids": list(host_ids), **extra})
 
 
 async def free_volumes(api, count=3):
     """Ordinary volumes (not snapshots) to map in a test."""
-    response = await api.get(
-        "/volume", params={"select": "id,name", "type": "not.eq.Snapshot", "order": "name", "limit": count}
-    )
-    assert response.status_code in (200, 206), response.text
-    return response.json()
+    return await all_of(api, "volume", type="not.eq.Snapshot", order="name", limit=str(count))
 
 
 async def host_id_by_name(api, name):
-    return (await get_host(api, f"name:{name}", "id"))["id"]
+    return (await by_name(api, "host", name, "id"))["id"]
 
 
 async def mappings(api, **filters):
     params = {"select": "host_id,host_group_id,volume_id,logical_unit_number"}
     params.update({k: f"eq.{v}" for k, v in filters.items()})
     return (await api.get("/host_volume_mapping", params=params)).json()
-
-
-def code_of(response):
-    return response.json()["messages"][0]["code"]
 
 
 # -- seed -----------------------------------------------------------------------------------------------
@@ -175,21 +168,16 @@ async def test_create_refuses_an_initiator_of_another_host(api):
     assert "esx-dev-01" in response.json()["messages"][0]["arguments"]
 
 
-async def test_an_operator_may_not_create_hosts(make_client):
-    async with make_client() as operator:
-        assert (await operator.login("operator", "Operator#Pass1")).status_code == 200
-        response = await operator.post(
-            "/host", json={"name": "ops", "os_type": "Linux", "initiators": [iscsi("o")]}
-        )
-        assert response.status_code == 403
+async def test_an_operator_may_not_create_hosts(operator):
+    response = await operator.post(
+        "/host", json={"name": "ops", "os_type": "Linux", "initiators": [iscsi("o")]}
+    )
+    assert response.status_code == 403
 
 
 async def test_a_storage_administrator_may_create_hosts(make_client):
-    async with make_client() as storage:
-        assert (await storage.login("storage.admin", "Storage#Admin1")).status_code == 200
-        assert (
-            await storage.post("/host", json={"name": "st", "os_type": "Linux", "initiators": [iscsi("st")]})
-        ).status_code == 201
+    async with logged_in(make_client, *STORAGE_ADMIN) as storage:
+        await new_host(storage, "st", iscsi("st"))
 
 
 async def test_async_create_makes_the_host_when_the_job_completes(api):
@@ -294,27 +282,16 @@ async def test_async_delete_shows_two_steps(api):
     assert response.status_code == 202
     job = await api.wait_job(response.json()["id"])
     assert job["phase"] == "Completed"
-    steps = (
-        await api.get(
-            "/job",
-            params={
-                "select": "description_l10n,phase",
-                "parent_id": f"eq.{job['id']}",
-                "order": "step_order",
-            },
-        )
-    ).json()
+    steps = await api.job_steps(job["id"])
     assert len(steps) == 2
     assert "initiator" in steps[0]["description_l10n"]
     assert all(s["phase"] == "Completed" for s in steps)
     assert (await api.get(f"/host/{host_id}")).status_code == 404
 
 
-async def test_an_operator_may_not_delete_hosts(make_client, api):
+async def test_an_operator_may_not_delete_hosts(operator, api):
     host_id = await new_host(api, "lab-keep", iscsi("k"))
-    async with make_client() as operator:
-        await operator.login("operator", "Operator#Pass1")
-        assert (await operator.delete(f"/host/{host_id}")).status_code == 403
+    assert (await operator.delete(f"/host/{host_id}")).status_code == 403
 
 
 # -- attach / detach ------------------------------------------------------------------------------------
@@ -371,14 +348,12 @@ async def test_detach_of_an_unmapped_volume_is_refused(api):
     assert code_of(response) == "0xE0A08001000F"
 
 
-async def test_an_operator_may_not_attach(make_client, api):
+async def test_an_operator_may_not_attach(operator, api):
     host_id = await new_host(api, "lab-op-attach", iscsi("opa"))
     volume = (await free_volumes(api, 1))[0]
-    async with make_client() as operator:
-        await operator.login("operator", "Operator#Pass1")
-        assert (
-            await operator.post(f"/host/{host_id}/attach", json={"volume_id": volume["id"]})
-        ).status_code == 403
+    assert (
+        await operator.post(f"/host/{host_id}/attach", json={"volume_id": volume["id"]})
+    ).status_code == 403
 
 
 async def test_async_attach_maps_when_the_job_completes(api):
@@ -394,12 +369,6 @@ async def test_async_attach_maps_when_the_job_completes(api):
 
 
 # -- host groups ----------------------------------------------------------------------------------------
-
-
-async def new_group(api, name, *host_ids, **extra):
-    response = await api.post("/host_group", json={"name": name, "host_ids": list(host_ids), **extra})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
 
 
 async def test_create_group_modify_members_and_delete_releases_hosts(api):
@@ -499,12 +468,10 @@ async def test_a_host_whose_luns_clash_with_the_group_cannot_join(api):
     assert response.status_code == 422
 
 
-async def test_an_operator_may_not_create_host_groups(make_client, api):
+async def test_an_operator_may_not_create_host_groups(operator, api):
     host_id = await new_host(api, "grp-op", iscsi("op"))
-    async with make_client() as operator:
-        await operator.login("operator", "Operator#Pass1")
-        response = await operator.post("/host_group", json={"name": "ops", "host_ids": [host_id]})
-        assert response.status_code == 403
+    response = await operator.post("/host_group", json={"name": "ops", "host_ids": [host_id]})
+    assert response.status_code == 403
 
 
 async def test_async_group_modify_completes(api):

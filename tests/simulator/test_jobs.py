@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from console.simulator import SimulatorConfig, create_app
-from tests.simulator.conftest import BASE_URL, SimClient
+from tests.simulator.conftest import BASE_URL, Clock, SimClient, clocked_client
 
 JOB_SELECT = (
     "id,phase,state,progress_percentage,start_time,end_time,estimated_completion_time,response_status,"
@@ -15,26 +15,11 @@ JOB_SELECT = (
 )
 
 
-class Clock:
-    """The simulator's clock under the test's control."""
-
-    def __init__(self, simulator):
-        self.simulator = simulator
-        self.real = simulator.sim.clock
-        self.offset = 0.0
-        simulator.sim.clock = lambda: self.real() + self.offset
-
-    def advance(self, seconds):
-        self.offset += seconds
-
-
 @pytest.fixture
 async def slow():
     """A simulator whose jobs take about 10 s, with the clock in the test's hands."""
     app = create_app(SimulatorConfig(volumes=10, job_seconds=10, seed=3))
-    clock = Clock(app.state.simulator)
-    async with SimClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-        await client.login()
+    async with clocked_client(app) as (client, clock):
         yield client, clock, app
 
 

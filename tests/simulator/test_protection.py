@@ -5,43 +5,18 @@ from __future__ import annotations
 import pytest
 
 from console.simulator import errors
-
-OPERATOR = ("operator", "Operator#Pass1")
-
-
-async def by_name(api, type_name: str, name: str, select: str = "id,name") -> dict:
-    response = await api.get(f"/{type_name}/name:{name}", params={"select": select})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def all_of(api, type_name: str, select: str = "id,name", **filters: str) -> list[dict]:
-    response = await api.get(f"/{type_name}", params={"select": select, "limit": 2000, **filters})
-    assert response.status_code in (200, 206), response.text
-    return response.json()
-
-
-def refused(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    message = response.json()["messages"][0]
-    assert message["severity"] == "Error"
-    assert message["message_l10n"]
-    if code is not None:
-        assert message["code"] == code
-    return message
-
-
-@pytest.fixture
-async def operator(make_client):
-    async with make_client() as client:
-        response = await client.login(*OPERATOR)
-        assert response.status_code == 200, response.text
-        yield client
+from tests.simulator.conftest import all_of, by_name, posted_id, refused
 
 
 async def remote_id(api, type_: str) -> str:
     systems = await all_of(api, "remote_system", "id,name,type")
     return next(s["id"] for s in systems if s["type"] == type_)
+
+
+async def new_replication_rule(api, name: str, rpo: str) -> str:
+    """A replication rule to the seeded DR array."""
+    body = {"name": name, "rpo": rpo, "remote_system_id": await remote_id(api, "PowerStore")}
+    return await posted_id(api, "/replication_rule", body)
 
 
 # -- snapshot rules ----------------------------------------------------------------------------------
@@ -209,6 +184,29 @@ async def test_delete_snapshot_rule_with_its_snapshots(api):
     assert len(after) == len(before) - len(scheduled)
 
 
+async def test_deleting_a_rules_snapshots_moves_their_clones_to_the_source_volume(api, sim_app):
+    rule_id = await posted_id(
+        api, "/snapshot_rule", {"name": "snap-tmp-4h", "interval": "Four_Hours", "desired_retention": 8}
+    )
+    volume_id = await posted_id(api, "/volume", {"name": "lab-scheduled", "size": 8 * 1024**3})
+    snap_id = await posted_id(api, f"/volume/{volume_id}/snapshot", {"name": "lab-scheduled.s1"}, status=200)
+    # As if the rule's schedule had taken the snapshot.
+    sim = sim_app.state.simulator.sim
+    data = sim.store.get("volume", snap_id)["protection_data"]
+    sim.update("volume", snap_id, {"protection_data": {**data, "created_by_rule_id": rule_id}})
+    clone_id = await posted_id(api, f"/volume/{snap_id}/clone", {"name": "lab-scheduled-clone"}, status=200)
+    response = await api.request("DELETE", f"/snapshot_rule/{rule_id}", json={"delete_snaps": True})
+    assert response.status_code == 204, response.text
+    refused(await api.get(f"/volume/{snap_id}"), 404)
+    clone = (await by_name(api, "volume", "lab-scheduled-clone", "protection_data"))["protection_data"]
+    assert (clone["parent_id"], clone["source_id"], clone["family_id"]) == (volume_id, volume_id, volume_id)
+    # The family tree follows too: deleting the source volume now releases the clone.
+    assert (await api.delete(f"/volume/{volume_id}")).status_code == 204
+    clone = await by_name(api, "volume", "lab-scheduled-clone", "id,protection_data")
+    assert clone["id"] == clone_id
+    assert clone["protection_data"]["parent_id"] is None
+
+
 async def test_clone_snapshot_rule(api):
     rule = await by_name(api, "snapshot_rule", "snap-weekly-sun-30d")
     response = await api.post(f"/snapshot_rule/{rule['id']}/clone", json={"name": "snap-weekly-copy"})
@@ -259,12 +257,7 @@ async def test_async_refusal_is_immediate_and_creates_no_job(api):
 
 
 async def test_create_replication_rule_defaults_alert_threshold_to_the_rpo(api):
-    dr_site = await remote_id(api, "PowerStore")
-    response = await api.post(
-        "/replication_rule",
-        json={"name": "repl-dr-30m", "rpo": "Thirty_Minutes", "remote_system_id": dr_site},
-    )
-    assert response.status_code == 201, response.text
+    await new_replication_rule(api, "repl-dr-30m", "Thirty_Minutes")
     rule = await by_name(
         api,
         "replication_rule",
@@ -275,7 +268,7 @@ async def test_create_replication_rule_defaults_alert_threshold_to_the_rpo(api):
         "rpo": "Thirty_Minutes",
         "rpo_l10n": "Thirty Minutes",
         "alert_threshold": 30,
-        "remote_system_id": dr_site,
+        "remote_system_id": await remote_id(api, "PowerStore"),
         "managed_by": "User",
         "is_replica": False,
     }
@@ -302,11 +295,7 @@ async def test_create_replication_rule_refusals(api):
 
 
 async def test_metro_rule_needs_a_synchronous_remote_system(api):
-    dr_site = await remote_id(api, "PowerStore")
-    response = await api.post(
-        "/replication_rule", json={"name": "metro", "rpo": "Zero", "remote_system_id": dr_site}
-    )
-    assert response.status_code == 201, response.text
+    await new_replication_rule(api, "metro", "Zero")
     assert (await by_name(api, "replication_rule", "metro", "alert_threshold")) == {"alert_threshold": 0}
 
 
@@ -327,27 +316,15 @@ async def test_modify_replication_rule(api):
 
 
 async def test_delete_replication_rule(api):
-    dr_site = await remote_id(api, "PowerStore")
-    rule_id = (
-        await api.post(
-            "/replication_rule", json={"name": "tmp", "rpo": "One_Day", "remote_system_id": dr_site}
-        )
-    ).json()["id"]
+    rule_id = await new_replication_rule(api, "tmp", "One_Day")
     response = await api.delete(f"/replication_rule/{rule_id}")
     assert response.status_code == 204, response.text
     refused(await api.get(f"/replication_rule/{rule_id}"), 404)
 
 
 async def test_delete_replication_rule_refused_while_its_policy_is_assigned(api):
-    dr_site = await remote_id(api, "PowerStore")
-    rule_id = (
-        await api.post(
-            "/replication_rule", json={"name": "fs-dr", "rpo": "One_Hour", "remote_system_id": dr_site}
-        )
-    ).json()["id"]
-    policy_id = (
-        await api.post("/policy", json={"name": "fs-dr-policy", "replication_rule_ids": [rule_id]})
-    ).json()["id"]
+    rule_id = await new_replication_rule(api, "fs-dr", "One_Hour")
+    policy_id = await posted_id(api, "/policy", {"name": "fs-dr-policy", "replication_rule_ids": [rule_id]})
     refused(await api.delete(f"/replication_rule/{rule_id}"), 422, errors.CODE_IN_USE)
     fs = await by_name(api, "file_system", "fs-test-data")
     assert (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from datetime import datetime
 
@@ -12,16 +11,9 @@ from console.catalog import load_catalog
 from console.simulator import SimulatorConfig
 from console.simulator.handlers import system
 from console.simulator.operations import Sim
+from tests.simulator.conftest import OPERATOR, STORAGE_ADMIN, logged_in
 
 METRIC = {"metric_type": "Physical_Space_Used_One_Day"}
-
-
-@contextlib.asynccontextmanager
-async def logged_in(make_client, name, password):
-    async with make_client() as client:
-        response = await client.login(name, password)
-        assert response.status_code == 200, response.text
-        yield client
 
 
 def when(text):
@@ -99,7 +91,7 @@ async def test_appliance_rename_refusals(api, body, status):
 
 
 async def test_appliance_changes_need_an_administrator(make_client):
-    async with logged_in(make_client, "storage.admin", "Storage#Admin1") as storage:
+    async with logged_in(make_client, *STORAGE_ADMIN) as storage:
         assert (await storage.patch("/appliance/A1", json={"name": "nope"})).status_code == 403
 
 
@@ -174,7 +166,7 @@ async def test_cluster_modify_refusals(api, body):
 
 
 async def test_cluster_changes_need_an_administrator(make_client):
-    async with logged_in(make_client, "storage.admin", "Storage#Admin1") as storage:
+    async with logged_in(make_client, *STORAGE_ADMIN) as storage:
         assert (await storage.patch("/cluster/0", json={"physical_mtu": 9000})).status_code == 403
 
 
@@ -279,7 +271,7 @@ async def test_an_operator_may_acknowledge_but_a_vm_administrator_may_not(make_c
     alert = (await active_unacknowledged(api))[0]
     async with logged_in(make_client, "vm.admin", "VmAdmin#Pass1") as vm:
         assert (await vm.patch(f"/alert/{alert['id']}", json={"is_acknowledged": True})).status_code == 403
-    async with logged_in(make_client, "operator", "Operator#Pass1") as operator:
+    async with logged_in(make_client, *OPERATOR) as operator:
         assert (
             await operator.patch(f"/alert/{alert['id']}", json={"is_acknowledged": True})
         ).status_code == 204

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from console.catalog import load_catalog
 from console.simulator import DEFAULT_PASSWORD, SimulatorConfig
 from console.simulator.handlers import users
 from console.simulator.operations import Sim
+from tests.simulator.conftest import OPERATOR, SECURITY_ADMIN, STORAGE_ADMIN, logged_in, posted_id
 
 USER_SELECT = "id,name,role_id,is_built_in,is_locked,is_default_password,is_mfa_bypass"
 SEEDED = {
@@ -32,19 +31,9 @@ async def user_id(api, name):
 
 
 async def create_user(api, name, password="Fresh#Pass1", role_id="3", **extra):
-    response = await api.post(
-        "/local_user", json={"name": name, "password": password, "role_id": role_id, **extra}
+    return await posted_id(
+        api, "/local_user", {"name": name, "password": password, "role_id": role_id, **extra}
     )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-@contextlib.asynccontextmanager
-async def logged_in(make_client, name, password):
-    async with make_client() as client:
-        response = await client.login(name, password)
-        assert response.status_code == 200, response.text
-        yield client
 
 
 async def login_status(make_client, name, password):
@@ -175,7 +164,7 @@ async def test_create_checks_name_password_and_role(api, body, status):
 
 
 async def test_a_storage_administrator_may_not_create_users(make_client):
-    async with logged_in(make_client, "storage.admin", "Storage#Admin1") as client:
+    async with logged_in(make_client, *STORAGE_ADMIN) as client:
         response = await client.post(
             "/local_user", json={"name": "x", "password": "Fresh#Pass1", "role_id": "3"}
         )
@@ -183,7 +172,7 @@ async def test_a_storage_administrator_may_not_create_users(make_client):
 
 
 async def test_a_security_administrator_may_create_users(make_client):
-    async with logged_in(make_client, "security.admin", "Security#Admin1") as client:
+    async with logged_in(make_client, *SECURITY_ADMIN) as client:
         await create_user(client, "auditor", role_id="3")
 
 
@@ -225,7 +214,7 @@ async def test_everything_else_on_admin_is_refused(api, make_client):
     admin_id = await user_id(api, "admin")
     for body in ({"is_mfa_bypass": True}, {"role_id": "2"}, {"is_locked": True}):
         assert (await api.patch(f"/local_user/{admin_id}", json=body)).status_code == 422, body
-    async with logged_in(make_client, "security.admin", "Security#Admin1") as security:
+    async with logged_in(make_client, *SECURITY_ADMIN) as security:
         assert (
             await security.patch(f"/local_user/{admin_id}", json={"password": "Reset#Pass1"})
         ).status_code == 422
@@ -234,7 +223,7 @@ async def test_everything_else_on_admin_is_refused(api, make_client):
 
 async def test_any_user_changes_their_own_password(api, make_client):
     operator_id = await user_id(api, "operator")
-    async with logged_in(make_client, "operator", "Operator#Pass1") as operator:
+    async with logged_in(make_client, *OPERATOR) as operator:
         body = {"current_password": "Operator#Pass1", "password": "Operator#Pass2"}
         assert (await operator.patch(f"/local_user/{operator_id}", json=body)).status_code == 204
         same = {"current_password": "Operator#Pass2", "password": "Operator#Pass2"}
@@ -246,7 +235,7 @@ async def test_any_user_changes_their_own_password(api, make_client):
 
 async def test_nobody_changes_their_own_role_or_locks_themselves(make_client, api):
     security_id = await user_id(api, "security.admin")
-    async with logged_in(make_client, "security.admin", "Security#Admin1") as security:
+    async with logged_in(make_client, *SECURITY_ADMIN) as security:
         assert (await security.patch(f"/local_user/{security_id}", json={"role_id": "1"})).status_code == 422
         assert (
             await security.patch(f"/local_user/{security_id}", json={"is_locked": True})
@@ -281,7 +270,7 @@ async def test_modify_refusals(api):
 
 async def test_only_user_managers_change_other_accounts(api, make_client):
     target = await create_user(api, "temp.three")
-    async with logged_in(make_client, "storage.admin", "Storage#Admin1") as storage:
+    async with logged_in(make_client, *STORAGE_ADMIN) as storage:
         assert (await storage.patch(f"/local_user/{target}", json={"is_locked": True})).status_code == 403
         assert (
             await storage.patch(f"/local_user/{target}", json={"password": "Reset#Pass1"})
@@ -313,8 +302,8 @@ async def test_delete_refusals(api, make_client):
     admin_id = await user_id(api, "admin")
     assert (await api.delete(f"/local_user/{admin_id}")).status_code == 422
     security_id = await user_id(api, "security.admin")
-    async with logged_in(make_client, "security.admin", "Security#Admin1") as security:
+    async with logged_in(make_client, *SECURITY_ADMIN) as security:
         assert (await security.delete(f"/local_user/{security_id}")).status_code == 422
     vm_id = await user_id(api, "vm.admin")
-    async with logged_in(make_client, "operator", "Operator#Pass1") as operator:
+    async with logged_in(make_client, *OPERATOR) as operator:
         assert (await operator.delete(f"/local_user/{vm_id}")).status_code == 403

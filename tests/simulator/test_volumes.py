@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from console.catalog import load_catalog
 from console.simulator import SimulatorConfig, create_app, errors
-from console.simulator.handlers import hosts, protection, system, volumes
+from console.simulator.handlers import hosts, protection_seed, system, volume_family, volume_seed
 from console.simulator.operations import Sim
-from tests.simulator.conftest import BASE_URL, SimClient
+from tests.simulator.conftest import by_name, clocked_client, code_of, fetch, posted_id
 
 GIB = 1 << 30
 VOLUME_SELECT = (
@@ -26,48 +25,40 @@ GROUP_SELECT = (
 )
 
 
-def code_of(response: httpx.Response) -> str:
-    return response.json()["messages"][0]["code"]
-
-
 def future(days: float = 7) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
 
 
 async def new_volume(api, name, size=8 * GIB, **extra):
-    response = await api.post("/volume", json={"name": name, "size": size, **extra})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return await posted_id(api, "/volume", {"name": name, "size": size, **extra})
 
 
 async def get_volume(api, ref, select=VOLUME_SELECT):
-    response = await api.get(f"/volume/{ref}", params={"select": select})
-    assert response.status_code == 200, response.text
-    return response.json()
+    return await fetch(api, f"/volume/{ref}", select)
 
 
 async def new_group(api, name, *volume_ids, **extra):
-    response = await api.post("/volume_group", json={"name": name, "volume_ids": list(volume_ids), **extra})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return await posted_id(api, "/volume_group", {"name": name, "volume_ids": list(volume_ids), **extra})
 
 
 async def get_group(api, ref, select=GROUP_SELECT):
-    response = await api.get(f"/volume_group/{ref}", params={"select": select})
-    assert response.status_code == 200, response.text
-    return response.json()
+    return await fetch(api, f"/volume_group/{ref}", select)
 
 
 async def take_snapshot(api, volume_id, **body):
-    response = await api.post(f"/volume/{volume_id}/snapshot", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()["id"]
+    return await posted_id(api, f"/volume/{volume_id}/snapshot", body, status=200)
+
+
+async def new_snapshot_set(api, group_id, name):
+    return await posted_id(api, f"/volume_group/{group_id}/snapshot", {"name": name}, status=200)
+
+
+async def new_clone(api, volume_id, **body):
+    return await posted_id(api, f"/volume/{volume_id}/clone", body, status=200)
 
 
 async def policy_id(api, name):
-    response = await api.get(f"/policy/name:{name}", params={"select": "id"})
-    assert response.status_code == 200, response.text
-    return response.json()["id"]
+    return (await by_name(api, "policy", name, "id"))["id"]
 
 
 async def mappings_of(api, volume_id):
@@ -88,20 +79,12 @@ async def luns_of_host(api, host_name):
     }
 
 
-@pytest.fixture
-async def operator(make_client):
-    async with make_client() as client:
-        response = await client.login("operator", "Operator#Pass1")
-        assert response.status_code == 200, response.text
-        yield client
-
-
 # -- seed -----------------------------------------------------------------------------------------------
 
 
 def seeded(count=60, seed=11):
     sim = Sim(SimulatorConfig(volumes=count, seed=seed), load_catalog())
-    for module in (system, protection, hosts, volumes):
+    for module in (system, protection_seed, hosts, volume_seed):
         module.seed(sim)
     return sim
 
@@ -136,8 +119,8 @@ def test_seed_makes_ordinary_volumes_snapshots_clones_groups_and_mappings():
     assert len([g for g in groups if g["type"] == "Primary"]) == 5
     snapshot_sets = [g for g in groups if g["type"] == "Snapshot"]
     assert len(snapshot_sets) == 1
-    assert all(v["type"] == "Snapshot" for v in volumes.members(sim, snapshot_sets[0]["id"]))
-    assert all(volumes.members(sim, g["id"]) for g in groups)
+    assert all(v["type"] == "Snapshot" for v in volume_family.members(sim, snapshot_sets[0]["id"]))
+    assert all(volume_family.members(sim, g["id"]) for g in groups)
     assert any(v["protection_policy_id"] for v in by_type["Primary"])
     assert not any(v["protection_policy_id"] for v in store.all("volume") if v["_volume_group_id"])
     mapped = store.all("host_volume_mapping")
@@ -175,10 +158,10 @@ def test_seed_is_deterministic():
 @pytest.mark.slow
 def test_a_hundred_thousand_volumes_seed_in_seconds():
     sim = Sim(SimulatorConfig(volumes=100_000), load_catalog())
-    for module in (system, protection, hosts):
+    for module in (system, protection_seed, hosts):
         module.seed(sim)
     started = time.process_time()
-    volumes.seed(sim)
+    volume_seed.seed(sim)
     spent = time.process_time() - started
     assert len([v for v in sim.store.all("volume") if v["type"] == "Primary"]) == 100_000
     assert spent < 20, f"seeding took {spent:.1f} s of CPU"
@@ -300,7 +283,7 @@ async def test_create_refuses_a_protection_policy_inside_a_group(api):
 async def test_create_refuses_a_snapshot_set_as_group(api):
     volume_id = await new_volume(api, "lab-ss-src")
     group_id = await new_group(api, "lab-vg-ss", volume_id)
-    set_id = (await api.post(f"/volume_group/{group_id}/snapshot", json={"name": "lab-ss-1"})).json()["id"]
+    set_id = await new_snapshot_set(api, group_id, "lab-ss-1")
     response = await api.post("/volume", json={"name": "lab-x", "size": 8 * GIB, "volume_group_id": set_id})
     assert response.status_code == 422
 
@@ -437,10 +420,8 @@ async def test_replication_destination_can_only_be_turned_off(api, sim_app):
 async def test_delete_takes_the_snapshots_along_and_leaves_clones(api):
     volume_id = await new_volume(api, "lab-del-01")
     snap_ids = [await take_snapshot(api, volume_id, name=f"lab-del-01.s{n}") for n in range(2)]
-    clone_id = (await api.post(f"/volume/{volume_id}/clone", json={"name": "lab-del-01-clone"})).json()["id"]
-    snap_clone_id = (await api.post(f"/volume/{snap_ids[0]}/clone", json={"name": "lab-del-01-sc"})).json()[
-        "id"
-    ]
+    clone_id = await new_clone(api, volume_id, name="lab-del-01-clone")
+    snap_clone_id = await new_clone(api, snap_ids[0], name="lab-del-01-sc")
     response = await api.delete(f"/volume/{volume_id}")
     assert response.status_code == 204, response.text
     for gone in (volume_id, *snap_ids):
@@ -466,9 +447,7 @@ async def test_delete_refusals(api):
     protected = await new_volume(api, "lab-del-prot", protection_policy_id="name:pp-bronze")
     in_set = await new_volume(api, "lab-del-inset")
     group_id = await new_group(api, "lab-vg-del-set", in_set)
-    set_id = (await api.post(f"/volume_group/{group_id}/snapshot", json={"name": "lab-del-set-1"})).json()[
-        "id"
-    ]
+    set_id = await new_snapshot_set(api, group_id, "lab-del-set-1")
     await api.post(f"/volume_group/{group_id}/remove_members", json={"volume_ids": [in_set]})
     set_member = (await get_group(api, set_id))["volumes"][0]["id"]
     for volume_id in (mapped, member, protected, in_set, set_member):
@@ -532,7 +511,7 @@ async def test_clone_of_a_volume_and_of_a_snapshot(api):
     assert clone["protection_data"]["source_id"] == volume_id
     assert len(await mappings_of(api, clone["id"])) == 1
     snap_id = await take_snapshot(api, volume_id, name="lab-clone-src.s1")
-    snap_clone = await get_volume(api, (await api.post(f"/volume/{snap_id}/clone", json={})).json()["id"])
+    snap_clone = await get_volume(api, await new_clone(api, snap_id))
     assert snap_clone["protection_data"]["parent_id"] == snap_id
     assert snap_clone["protection_data"]["source_id"] == volume_id
     taken = await api.post(f"/volume/{volume_id}/clone", json={"name": "lab-clone-01"})
@@ -542,7 +521,7 @@ async def test_clone_of_a_volume_and_of_a_snapshot(api):
 
 async def test_refresh_within_the_family(api):
     volume_id = await new_volume(api, "lab-ref-src")
-    clone_id = (await api.post(f"/volume/{volume_id}/clone", json={"name": "lab-ref-clone"})).json()["id"]
+    clone_id = await new_clone(api, volume_id, name="lab-ref-clone")
     response = await api.post(f"/volume/{clone_id}/refresh", json={"from_object_id": "name:lab-ref-src"})
     assert response.status_code == 200, response.text
     backup = await get_volume(api, response.json()["backup_snapshot_id"])
@@ -723,9 +702,7 @@ async def test_group_refusals(api):
 async def test_group_delete_keeps_or_deletes_members(api):
     a = await new_volume(api, "lab-gd-a")
     keep_id = await new_group(api, "lab-gd-keep", a)
-    set_id = (await api.post(f"/volume_group/{keep_id}/snapshot", json={"name": "lab-gd-keep-set"})).json()[
-        "id"
-    ]
+    set_id = await new_snapshot_set(api, keep_id, "lab-gd-keep-set")
     set_snaps = [v["id"] for v in (await get_group(api, set_id))["volumes"]]
     assert (await api.delete(f"/volume_group/{keep_id}")).status_code == 204
     assert (await api.get(f"/volume_group/{set_id}")).status_code == 404
@@ -804,7 +781,7 @@ async def test_group_clone_refresh_and_restore(api):
     assert backup["type"] == "Snapshot"
     assert len(backup["volumes"]) == 2
     assert (await get_group(api, clone["id"]))["protection_data"]["source_id"] == group_id
-    set_id = (await api.post(f"/volume_group/{group_id}/snapshot", json={"name": "lab-gc-set"})).json()["id"]
+    set_id = await new_snapshot_set(api, group_id, "lab-gc-set")
     restored = await api.post(
         f"/volume_group/{group_id}/restore", json={"from_snap_id": set_id, "create_backup_snap": False}
     )
@@ -831,23 +808,13 @@ async def test_group_clone_refresh_and_restore(api):
 # -- async ----------------------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self, simulator):
-        self.real = simulator.sim.clock
-        self.offset = 0.0
-        simulator.sim.clock = lambda: self.real() + self.offset
-
-    def advance(self, seconds):
-        self.offset += seconds
-
-
 @pytest.fixture
 async def slow():
     """Jobs of about 10 s, with the clock in the test's hands."""
-    app = create_app(SimulatorConfig(volumes=10, job_seconds=10, seed=5))
-    clock = Clock(app.state.simulator)
-    async with SimClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-        await client.login()
+    async with clocked_client(create_app(SimulatorConfig(volumes=10, job_seconds=10, seed=5))) as (
+        client,
+        clock,
+    ):
         yield client, clock
 
 
@@ -904,16 +871,7 @@ async def test_async_group_snapshot_has_a_step_per_member(slow):
     snapshot_set = await get_group(client, "name:lab-as-set")
     assert job["response_body"]["id"] == snapshot_set["id"]
     assert len(snapshot_set["volumes"]) == 3
-    steps = (
-        await client.get(
-            "/job",
-            params={
-                "select": "id,description_l10n,phase,step_order",
-                "parent_id": f"eq.{job_id}",
-                "order": "step_order",
-            },
-        )
-    ).json()
+    steps = await client.job_steps(job_id)
     assert len(steps) == 4
     assert all(s["phase"] == "Completed" for s in steps)
     assert [s["description_l10n"] for s in steps[:3]] == [

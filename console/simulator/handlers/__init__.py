@@ -1,1 +1,17 @@
-"""Resource behaviour of the simulator: one module per family of resource types."""
+"""Resource behaviour of the simulator: one module per family of resource types.
+
+Importing the package registers every handler module's operations and relations.
+"""
+
+from console.simulator.handlers import (
+    files,
+    hosts,
+    policies,
+    protection_rules,
+    system,
+    users,
+    volume_groups,
+    volumes,
+)
+
+__all__ = ["files", "hosts", "policies", "protection_rules", "system", "users", "volume_groups", "volumes"]

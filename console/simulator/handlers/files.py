@@ -19,15 +19,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.simulator import errors
-from console.simulator.handlers.protection import (
-    DAILY_RULE_NAME,
-    FILE_PERFORMANCE,
-    FILE_POLICY_NAME,
-    FILE_QOS_POLICY_NAME,
-    PROTECTION,
-    require_policy,
-    require_unique_name,
+from console.simulator.handlers.common import (
+    free_name,
+    parse_time,
+    public,
+    renamed,
+    require_free_name,
+    target,
 )
+from console.simulator.handlers.policies import ASSIGNMENT_FIELDS, assigned_policy_id
+from console.simulator.handlers.protection_seed import DAILY_RULE_NAME, FILE_POLICY_NAME, FILE_QOS_POLICY_NAME
 from console.simulator.operations import STORAGE_ROLES, OpRequest, OpResult, Sim, created, done, operation
 from console.simulator.store import Record
 
@@ -79,6 +80,15 @@ NAS_CHILD_TYPES = (
     "file_events_publisher",
 )
 FS_CHILD_TYPES = ("nfs_export", "smb_share", "file_tree_quota", "file_user_quota")
+# What a create body may set on a NAS server as it is.
+NAS_SERVER_SETTINGS = (
+    "description",
+    "default_unix_user",
+    "default_windows_user",
+    "current_unix_directory_service",
+    "is_username_translation_enabled",
+    "is_auto_user_mapping_enabled",
+)
 INTERFACE_FIELDS = (
     "production_IPv4_interface_id",
     "production_IPv6_interface_id",
@@ -94,25 +104,14 @@ def round_up_mib(size: int) -> int:
     return -(-size // MIB) * MIB
 
 
-def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 def _future(sim: Sim, text: str, field: str) -> str:
-    if _epoch(text) <= sim.now():
+    if parse_time(text, field) <= sim.now():
         raise errors.unprocessable(f"{field} must lie in the future; {text} has passed.", field, text)
     return text
 
 
 def _node_ids(sim: Sim) -> list[str]:
     return sorted(r["id"] for r in sim.store.all("node")) or ["N1", "N2"]
-
-
-def _target(sim: Sim, type_name: str, req: OpRequest) -> Record:
-    assert req.target_id is not None
-    record = sim.store.get(type_name, req.target_id)
-    assert record is not None
-    return record
 
 
 def _is_snapshot(fs: Record) -> bool:
@@ -125,30 +124,38 @@ def _snapshots_of(sim: Sim, fs_id: str) -> list[Record]:
 
 def _secure_and_unexpired(sim: Sim, fs: Record) -> bool:
     expiry = fs.get("expiration_timestamp")
-    return bool(fs.get("is_secure")) and expiry is not None and _epoch(expiry) > sim.now()
+    return (
+        bool(fs.get("is_secure"))
+        and expiry is not None
+        and parse_time(expiry, "expiration_timestamp") > sim.now()
+    )
 
 
-def require_fs_name(sim: Sim, nas_server_id: str, name: str, except_id: str | None = None) -> None:
+def _fs_name_taken(sim: Sim, nas_server_id: str, name: str) -> bool:
     """File system (and snapshot) names are unique within a NAS server, ignoring case."""
-    for fs_id in sim.store.lookup("file_system", "name", name.casefold(), casefold=True):
-        other = sim.store.get("file_system", fs_id)
-        if other is not None and fs_id != except_id and other["nas_server_id"] == nas_server_id:
-            raise errors.unprocessable(
-                f"The NAS server already has a file system or snapshot named {name}.",
-                name,
-                nas_server_id,
-                code=errors.CODE_NAME_IN_USE,
-            )
+    return any(
+        (other := sim.store.get("file_system", fs_id)) is not None and other["nas_server_id"] == nas_server_id
+        for fs_id in sim.store.lookup("file_system", "name", name.casefold(), casefold=True)
+    )
 
 
-def _policy_changes(sim: Sim, body: dict[str, Any]) -> dict[str, Any]:
-    """Policy assignments in a body; ``null`` or ``""`` unassigns."""
-    changes: dict[str, Any] = {}
-    for field, kind in (("protection_policy_id", PROTECTION), ("performance_policy_id", FILE_PERFORMANCE)):
-        if field in body:
-            ref = body[field]
-            changes[field] = require_policy(sim, ref, kind, field)["id"] if ref else None
-    return changes
+def require_fs_name(sim: Sim, nas_server_id: str, name: str) -> None:
+    if _fs_name_taken(sim, nas_server_id, name):
+        raise errors.unprocessable(
+            f"The NAS server already has a file system or snapshot named {name}.",
+            name,
+            nas_server_id,
+            code=errors.CODE_NAME_IN_USE,
+        )
+
+
+def _policy_changes(sim: Sim, type_name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The policy assignments in a body; ``null`` or ``""`` unassigns."""
+    return {
+        field: assigned_policy_id(sim, type_name, field, body[field])
+        for field in ASSIGNMENT_FIELDS[type_name]
+        if field in body
+    }
 
 
 def _retention_seconds(text: str, field: str) -> float:
@@ -225,41 +232,40 @@ def _least_loaded_node(sim: Sim) -> str:
     return min(nodes, key=lambda n: (len(sim.store.lookup("nas_server", "current_node_id", n)), n))
 
 
+def _insert_nas_server(sim: Sim, node: str, **values: Any) -> Record:
+    """A new NAS server, started on ``node``, with the array's defaults for what ``values`` leaves out."""
+    record: Record = {
+        "id": sim.new_id(),
+        "operational_status": "Started",
+        "current_node_id": node,
+        "preferred_node_id": node,
+        "current_unix_directory_service": "None",
+        "is_username_translation_enabled": False,
+        "is_auto_user_mapping_enabled": False,
+        "file_events_publishing_mode": "None",
+        "is_replication_destination": False,
+        "is_production_mode_enabled": False,
+        "is_dr_test": False,
+        **values,
+    }
+    return sim.insert("nas_server", **record)
+
+
 @operation("nas_server", "create", roles=STORAGE_ROLES)
 def create_nas_server(sim: Sim, req: OpRequest) -> OpResult:
     body = req.body
-    require_unique_name(sim, "nas_server", body["name"])
+    require_free_name(sim, "nas_server", body["name"])
     node = _least_loaded_node(sim)
-    values: dict[str, Any] = dict(
-        id=sim.new_id(),
-        name=body["name"],
-        description=body.get("description"),
-        operational_status="Started",
-        current_node_id=node,
-        preferred_node_id=node,
-        default_unix_user=body.get("default_unix_user"),
-        default_windows_user=body.get("default_windows_user"),
-        current_unix_directory_service=body.get("current_unix_directory_service", "None"),
-        is_username_translation_enabled=body.get("is_username_translation_enabled", False),
-        is_auto_user_mapping_enabled=body.get("is_auto_user_mapping_enabled", False),
-        file_events_publishing_mode="None",
-        is_replication_destination=False,
-        is_production_mode_enabled=False,
-        is_dr_test=False,
-        protection_policy_id=None,
-        performance_policy_id=None,
-    )
-    values.update(_policy_changes(sim, body))
-    return created(sim.insert("nas_server", **values))
+    settings = {k: body[k] for k in NAS_SERVER_SETTINGS if k in body}
+    policies = _policy_changes(sim, "nas_server", body)
+    return created(_insert_nas_server(sim, node, name=body["name"], **settings, **policies))
 
 
 @operation("nas_server", "modify", roles=STORAGE_ROLES)
 def modify_nas_server(sim: Sim, req: OpRequest) -> OpResult:
-    server = _target(sim, "nas_server", req)
+    server = target(sim, req)
     body = req.body
-    changes: dict[str, Any] = {}
-    if "name" in body:
-        require_unique_name(sim, "nas_server", body["name"], except_id=server["id"])
+    changes: dict[str, Any] = renamed(sim, "nas_server", server, body)
     for field in ("current_node_id", "preferred_node_id"):
         if field in body and body[field] not in _node_ids(sim):
             raise errors.not_found(f"The node {body[field]} was not found.", body[field])
@@ -282,7 +288,7 @@ def modify_nas_server(sim: Sim, req: OpRequest) -> OpResult:
             "only for destinations.",
             server["id"],
         )
-    changes.update(_policy_changes(sim, body))
+    changes.update(_policy_changes(sim, "nas_server", body))
     for key, value in body.items():
         if (
             key in sim.catalog.instance_fields("nas_server")
@@ -305,7 +311,7 @@ def _nas_delete_steps(sim: Sim, req: OpRequest) -> list[str]:
 
 @operation("nas_server", "delete", roles=STORAGE_ROLES, steps=_nas_delete_steps)
 def delete_nas_server(sim: Sim, req: OpRequest) -> OpResult:
-    server = _target(sim, "nas_server", req)
+    server = target(sim, req)
     file_systems = list(sim.store.related("file_system", "nas_server_id", server["id"]))
     locked = [fs for fs in file_systems if _secure_and_unexpired(sim, fs)]
     if locked:
@@ -342,7 +348,7 @@ def _require_started(server: Record, what: str) -> None:
 
 @operation("nas_server", "ping", roles=STORAGE_ROLES)
 def ping_nas_server(sim: Sim, req: OpRequest) -> OpResult:
-    server = _target(sim, "nas_server", req)
+    server = target(sim, req)
     text = req.body.get("destination_address")
     if not text:
         raise errors.bad_request(
@@ -374,7 +380,7 @@ def ping_nas_server(sim: Sim, req: OpRequest) -> OpResult:
 
 @operation("nas_server", "update_user_mappings", roles=STORAGE_ROLES)
 def update_user_mappings(sim: Sim, req: OpRequest) -> OpResult:
-    server = _target(sim, "nas_server", req)
+    server = target(sim, req)
     _require_started(server, "updating user mappings")
     return done(server)
 
@@ -413,9 +419,9 @@ def _nas_clone_steps(sim: Sim, req: OpRequest) -> list[str]:
 
 @operation("nas_server", "clone", roles=STORAGE_ROLES, steps=_nas_clone_steps)
 def clone_nas_server(sim: Sim, req: OpRequest) -> OpResult:
-    server = _target(sim, "nas_server", req)
+    server = target(sim, req)
     body = req.body
-    require_unique_name(sim, "nas_server", body["name"])
+    require_free_name(sim, "nas_server", body["name"])
     sources = _nas_clone_sources(sim, server, body.get("file_systems"))
     for fs in sources:
         if _flr_mode(fs) != "None" and not body.get("clone_flr_file_systems", False):
@@ -423,7 +429,7 @@ def clone_nas_server(sim: Sim, req: OpRequest) -> OpResult:
                 f"The file system {fs['name']} has file-level retention; clone_flr_file_systems is needed.",
                 fs["id"],
             )
-    copy = {k: v for k, v in server.items() if not k.startswith("_")}
+    copy = public(server)
     copy.update(
         id=sim.new_id(),
         name=body["name"],
@@ -446,7 +452,7 @@ def clone_nas_server(sim: Sim, req: OpRequest) -> OpResult:
 
 def _copy_fs(sim: Sim, source: Record, **values: Any) -> Record:
     """A new primary file system (a clone) with the contents and settings of ``source``."""
-    copy = {k: v for k, v in source.items() if not k.startswith("_")}
+    copy = public(source)
     copy.update(
         id=sim.new_id(),
         parent_id=source["id"],
@@ -472,6 +478,26 @@ def _copy_fs(sim: Sim, source: Record, **values: Any) -> Record:
     return sim.insert("file_system", **copy)
 
 
+def _insert_file_system(sim: Sim, **values: Any) -> Record:
+    """A new primary file system with the array's defaults for what ``values`` leaves out."""
+    record: Record = {
+        **SMB_DEFAULTS,
+        **POLICY_DEFAULTS,
+        "id": sim.new_id(),
+        "parent_id": None,
+        "filesystem_type": "Primary",
+        "config_type": "General",
+        "is_quota_enabled": False,
+        "grace_period": DEFAULT_GRACE_PERIOD,
+        "default_hard_limit": 0,
+        "default_soft_limit": 0,
+        "creation_timestamp": sim.timestamp(),
+        "is_secure": False,
+        **values,
+    }
+    return sim.insert("file_system", **record)
+
+
 @operation("file_system", "create", roles=STORAGE_ROLES)
 def create_file_system(sim: Sim, req: OpRequest) -> OpResult:
     body = req.body
@@ -492,36 +518,24 @@ def create_file_system(sim: Sim, req: OpRequest) -> OpResult:
             code=errors.CODE_INVALID_VALUE,
         )
     size = round_up_mib(body["size_total"])
-    values: dict[str, Any] = {
-        **SMB_DEFAULTS,
-        **POLICY_DEFAULTS,
+    fs = _insert_file_system(
+        sim,
         **{k: body[k] for k in PLAIN_FIELDS if k in body},
-        "id": sim.new_id(),
-        "name": body["name"],
-        "nas_server_id": server["id"],
-        "parent_id": None,
-        "filesystem_type": "Primary",
-        "config_type": config_type,
-        "host_io_size": body.get("host_io_size", "VMware_8K") if config_type == "VMware" else None,
-        "size_total": size,
-        "size_used": min(size, EMPTY_FS_USED),
-        "protection_policy_id": None,
-        "performance_policy_id": None,
-        "is_quota_enabled": False,
-        "grace_period": DEFAULT_GRACE_PERIOD,
-        "default_hard_limit": 0,
-        "default_soft_limit": 0,
-        "creation_timestamp": sim.timestamp(),
-        "is_secure": False,
-        "flr_attributes": _flr(sim, None, body.get("flr_attributes") or {}),
-        **_policy_changes(sim, body),
-    }
-    return created(sim.insert("file_system", **values))
+        name=body["name"],
+        nas_server_id=server["id"],
+        config_type=config_type,
+        host_io_size=body.get("host_io_size", "VMware_8K") if config_type == "VMware" else None,
+        size_total=size,
+        size_used=min(size, EMPTY_FS_USED),
+        flr_attributes=_flr(sim, None, body.get("flr_attributes") or {}),
+        **_policy_changes(sim, "file_system", body),
+    )
+    return created(fs)
 
 
 @operation("file_system", "modify", roles=STORAGE_ROLES)
 def modify_file_system(sim: Sim, req: OpRequest) -> OpResult:
-    fs = _target(sim, "file_system", req)
+    fs = target(sim, req)
     body = req.body
     if _is_snapshot(fs):
         return done(sim.update("file_system", fs["id"], _snapshot_changes(sim, fs, body)))
@@ -548,7 +562,7 @@ def modify_file_system(sim: Sim, req: OpRequest) -> OpResult:
                 f"The file system {fs['name']} has no file-level retention to change.", fs["id"]
             )
         changes["flr_attributes"] = _flr(sim, fs["flr_attributes"], body["flr_attributes"])
-    changes.update(_policy_changes(sim, body))
+    changes.update(_policy_changes(sim, "file_system", body))
     return done(sim.update("file_system", fs["id"], changes))
 
 
@@ -599,7 +613,7 @@ def _snapshot_changes(sim: Sim, snap: Record, body: dict[str, Any]) -> dict[str,
 
 @operation("file_system", "delete", roles=STORAGE_ROLES)
 def delete_file_system(sim: Sim, req: OpRequest) -> OpResult:
-    fs = _target(sim, "file_system", req)
+    fs = target(sim, req)
     if _is_snapshot(fs):
         if _secure_and_unexpired(sim, fs):
             raise errors.unprocessable(
@@ -625,29 +639,18 @@ def delete_file_system(sim: Sim, req: OpRequest) -> OpResult:
     return done(fs)
 
 
-def _snapshot_name(sim: Sim, fs: Record) -> str:
-    base = sim.timestamp()
-    name, n = base, 1
-    while any(
-        (other := sim.store.get("file_system", i)) is not None
-        and other["nas_server_id"] == fs["nas_server_id"]
-        for i in sim.store.lookup("file_system", "name", name.casefold(), casefold=True)
-    ):
-        n += 1
-        name = f"{base}-{n}"
-    return name
-
-
 def new_snapshot(sim: Sim, fs: Record, body: dict[str, Any], creator: str = "User") -> Record:
     """A snapshot of the primary file system ``fs`` (the ``snapshot`` action, and seeding)."""
-    name = body.get("name") or _snapshot_name(sim, fs)
+    name = body.get("name") or free_name(
+        sim.timestamp(), lambda n: _fs_name_taken(sim, fs["nas_server_id"], n)
+    )
     require_fs_name(sim, fs["nas_server_id"], name)
     expiry = body.get("expiration_timestamp")
     if expiry is not None and creator == "User":
         _future(sim, expiry, "expiration_timestamp")
     if body.get("is_secure") and expiry is None:
         raise errors.unprocessable("A secure snapshot needs an expiration_timestamp.", "expiration_timestamp")
-    values = {k: v for k, v in fs.items() if not k.startswith("_")}
+    values = public(fs)
     values.update({k: body[k] for k in PLAIN_FIELDS if k in body})
     values.update(
         id=sim.new_id(),
@@ -675,7 +678,7 @@ def new_snapshot(sim: Sim, fs: Record, body: dict[str, Any], creator: str = "Use
 
 @operation("file_system", "snapshot", roles=STORAGE_ROLES)
 def snapshot_file_system(sim: Sim, req: OpRequest) -> OpResult:
-    fs = _target(sim, "file_system", req)
+    fs = target(sim, req)
     if _is_snapshot(fs):
         raise errors.unprocessable(
             f"{fs['name']} is a snapshot; snapshots are taken of file systems.", fs["id"]
@@ -686,7 +689,7 @@ def snapshot_file_system(sim: Sim, req: OpRequest) -> OpResult:
 
 @operation("file_system", "clone", roles=STORAGE_ROLES)
 def clone_file_system(sim: Sim, req: OpRequest) -> OpResult:
-    source = _target(sim, "file_system", req)
+    source = target(sim, req)
     body = req.body
     require_fs_name(sim, source["nas_server_id"], body["name"])
     flr = body.get("flr_attributes") or {}
@@ -716,7 +719,7 @@ def _snapshot_and_parent(sim: Sim, snap: Record, verb: str) -> Record:
 
 @operation("file_system", "refresh", roles=STORAGE_ROLES)
 def refresh_file_system(sim: Sim, req: OpRequest) -> OpResult:
-    snap = _target(sim, "file_system", req)
+    snap = target(sim, req)
     parent = _snapshot_and_parent(sim, snap, "refreshed")
     if snap.get("is_secure"):
         raise errors.unprocessable(f"The secure snapshot {snap['name']} cannot be refreshed.", snap["id"])
@@ -731,7 +734,7 @@ def refresh_file_system(sim: Sim, req: OpRequest) -> OpResult:
 
 @operation("file_system", "restore", roles=STORAGE_ROLES)
 def restore_file_system(sim: Sim, req: OpRequest) -> OpResult:
-    snap = _target(sim, "file_system", req)
+    snap = target(sim, req)
     parent = _snapshot_and_parent(sim, snap, "restored from")
     backup = None
     if req.body.get("copy_name"):
@@ -748,7 +751,7 @@ def restore_file_system(sim: Sim, req: OpRequest) -> OpResult:
 
 @operation("file_system", "refresh_quota", roles=STORAGE_ROLES)
 def refresh_quota(sim: Sim, req: OpRequest) -> OpResult:
-    fs = _target(sim, "file_system", req)
+    fs = target(sim, req)
     if _is_snapshot(fs):
         raise errors.unprocessable(f"{fs['name']} is a snapshot; snapshots have no quotas.", fs["id"])
     return done(fs)
@@ -789,40 +792,23 @@ def seed(sim: Sim) -> None:
             ("nas-dev-01", "Engineering and CI file storage", "Local_Files", None, False),
         )
     ):
-        node = nodes[index % len(nodes)]
-        servers.append(
-            sim.insert(
-                "nas_server",
-                id=sim.new_id(),
-                name=name,
-                description=description,
-                operational_status="Started",
-                current_node_id=node,
-                preferred_node_id=node,
-                default_unix_user=unix_user,
-                default_windows_user=None,
-                current_unix_directory_service=directory,
-                is_username_translation_enabled=False,
-                is_auto_user_mapping_enabled=mapping,
-                file_events_publishing_mode="None",
-                is_replication_destination=False,
-                is_production_mode_enabled=False,
-                is_dr_test=False,
-            )
+        server = _insert_nas_server(
+            sim,
+            nodes[index % len(nodes)],
+            name=name,
+            description=description,
+            default_unix_user=unix_user,
+            current_unix_directory_service=directory,
+            is_auto_user_mapping_enabled=mapping,
         )
+        servers.append(server)
     for name, server_index, size, config_type, flr_mode, policy, scheduled, manual in SEED_FILE_SYSTEMS:
         created_at = now - 86400 * sim.rng.uniform(60, 900)
         policy_record = {"protect": protect, "qos": qos}.get(policy or "")
-        fs = sim.insert(
-            "file_system",
-            **SMB_DEFAULTS,
-            **POLICY_DEFAULTS,
-            id=sim.new_id(),
+        fs = _insert_file_system(
+            sim,
             name=name,
-            description=None,
             nas_server_id=servers[server_index]["id"],
-            parent_id=None,
-            filesystem_type="Primary",
             config_type=config_type,
             host_io_size="VMware_8K" if config_type == "VMware" else None,
             size_total=size,
@@ -830,11 +816,9 @@ def seed(sim: Sim) -> None:
             protection_policy_id=policy_record["id"] if policy == "protect" and policy_record else None,
             performance_policy_id=policy_record["id"] if policy == "qos" and policy_record else None,
             is_quota_enabled=name in ("fs-home", "fs-projects"),
-            grace_period=DEFAULT_GRACE_PERIOD,
             default_hard_limit=50 * GIB if name == "fs-home" else 0,
             default_soft_limit=40 * GIB if name == "fs-home" else 0,
             creation_timestamp=sim.timestamp(created_at),
-            is_secure=False,
             flr_attributes=_flr(sim, None, {"mode": flr_mode}),
         )
         for day in range(scheduled):

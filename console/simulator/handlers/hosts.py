@@ -7,7 +7,7 @@ deprecated ``host_initiators`` shapes, rewritten whenever they change.
 Mappings are ``host_volume_mapping`` records: ``host_id`` for a host's private mapping, or
 ``host_group_id`` (``host_id`` None) for a group's. A host sees its private mappings plus its group's,
 all in one LUN space. Attach/detach share the mapping rules of volume attach/detach
-(``volumes.map_volume``/``unmap_volume``): automatic LUNs from 1, a volume mapped once per host.
+(``mappings.map_volume``/``unmap_volume``): automatic LUNs from 1, a volume mapped once per host.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import re
 from typing import Any
 
 from console.simulator import errors
-from console.simulator.handlers.volumes import host_target, map_volume, unmap_volume
+from console.simulator.handlers.common import noun, public, renamed, require_free_name, target
+from console.simulator.handlers.mappings import HostTarget, host_target, map_volume, unmap_volume
+from console.simulator.handlers.system import Occurrence, add_alert
 from console.simulator.operations import (
     STORAGE_ROLES,
     OpRequest,
@@ -159,8 +161,7 @@ def _embedded_initiators(sim: Sim, host_id: str) -> dict[str, Any]:
     current: list[dict[str, Any]] = []
     legacy: list[dict[str, Any]] = []
     for ini in host_initiators(sim, host_id):
-        public = {k: v for k, v in ini.items() if not k.startswith("_")}
-        current.append(public)
+        current.append(public(ini))
         legacy.append(
             {
                 "port_name": ini["port_name"],
@@ -182,44 +183,44 @@ def _host_initiators_relation(sim: Sim, record: Record) -> list[Record]:
 # -- host ---------------------------------------------------------------------------------------------
 
 
-def _check_host_name(sim: Sim, name: str, except_id: str | None = None) -> None:
-    if not name.strip():
-        raise errors.bad_request("A host name cannot be blank.", code=errors.CODE_INVALID_VALUE)
-    if sim.store.name_taken("host", name, except_id=except_id):
-        raise errors.unprocessable(f"A host named {name} already exists.", name, code=errors.CODE_NAME_IN_USE)
+def _insert_host(sim: Sim, host_id: str, initiators: list[dict[str, Any]], **values: Any) -> Record:
+    """A new standalone host (unless ``values`` say otherwise) with its initiators."""
+    record: Record = {
+        "id": host_id,
+        "type": "External",
+        "host_group_id": None,
+        "import_host_system_id": None,
+        "host_connectivity": "Local_Only",
+        **values,
+    }
+    sim.insert("host", **record)
+    for spec in initiators:
+        _insert_initiator(sim, host_id, spec)
+    return sim.update("host", host_id, _embedded_initiators(sim, host_id))
 
 
 @operation("host", "create", roles=STORAGE_ROLES)
 def create_host(sim: Sim, req: OpRequest) -> OpResult:
     body = req.body
-    _check_host_name(sim, body["name"])
+    require_free_name(sim, "host", body["name"], nonblank=True)
     specs = _new_initiators(sim, body["initiators"], None)
-    host_id = sim.new_id()
-    sim.insert(
-        "host",
-        id=host_id,
+    host = _insert_host(
+        sim,
+        sim.new_id(),
+        specs,
         name=body["name"],
         description=body.get("description"),
-        type="External",
         os_type=body["os_type"],
-        host_group_id=None,
-        import_host_system_id=None,
         host_connectivity=body.get("host_connectivity", "Local_Only"),
     )
-    for spec in specs:
-        _insert_initiator(sim, host_id, spec)
-    return created(sim.update("host", host_id, _embedded_initiators(sim, host_id)))
+    return created(host)
 
 
 @operation("host", "modify", roles=STORAGE_ROLES)
 def modify_host(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    host = sim.store.require("host", req.target_id)
+    host = target(sim, req)
     body = req.body
-    changes: dict[str, Any] = {}
-    if "name" in body:
-        _check_host_name(sim, body["name"], except_id=host["id"])
-        changes["name"] = body["name"]
+    changes = renamed(sim, "host", host, body, nonblank=True)
     if "description" in body:
         changes["description"] = body["description"]
     if "host_connectivity" in body and body["host_connectivity"] != host["host_connectivity"]:
@@ -300,6 +301,17 @@ def _change_initiators(sim: Sim, host: Record, body: dict[str, Any]) -> bool:
     return True
 
 
+def _refuse_while_mapped(sim: Sim, type_name: str, record: Record) -> None:
+    mapped = sim.store.related("host_volume_mapping", f"{type_name}_id", record["id"])
+    if mapped:
+        raise errors.unprocessable(
+            f"{noun(type_name).capitalize()} {record['name']} still has {len(mapped)} volume(s) mapped; "
+            "detach them first.",
+            record["name"],
+            code=CODE_HOST_MAPPED,
+        )
+
+
 def _host_delete_steps(sim: Sim, req: OpRequest) -> list[str]:
     host = sim.store.get("host", req.target_id or "")
     name = host["name"] if host else req.target_id
@@ -309,8 +321,7 @@ def _host_delete_steps(sim: Sim, req: OpRequest) -> list[str]:
 
 @operation("host", "delete", roles=STORAGE_ROLES, steps=_host_delete_steps)
 def delete_host(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    host = sim.store.require("host", req.target_id)
+    host = target(sim, req)
     if host.get("host_group_id"):
         group = sim.store.get("host_group", host["host_group_id"])
         gname = group["name"] if group else host["host_group_id"]
@@ -320,55 +331,51 @@ def delete_host(sim: Sim, req: OpRequest) -> OpResult:
             gname,
             code=CODE_HOST_MAPPED,
         )
-    mapped = sim.store.related("host_volume_mapping", "host_id", host["id"])
-    if mapped:
-        raise errors.unprocessable(
-            f"Host {host['name']} still has {len(mapped)} volume(s) mapped; detach them first.",
-            host["name"],
-            code=CODE_HOST_MAPPED,
-        )
+    _refuse_while_mapped(sim, "host", host)
     for ini in host_initiators(sim, host["id"]):
         sim.store.delete("initiator", ini["id"])
     sim.store.delete("host", host["id"])
     return done(host)
 
 
-@operation("host", "attach", roles=STORAGE_ROLES)
-def attach_host(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    host = sim.store.require("host", req.target_id)
+def _mapping_request(sim: Sim, req: OpRequest) -> tuple[Record, Record, HostTarget]:
+    """The host or host group an attach/detach targets, the body's volume, and where it maps."""
+    owner = target(sim, req)
     volume = sim.store.require("volume", req.body["volume_id"])
-    map_volume(sim, volume, host_target(sim, host_id=host["id"]), req.body.get("logical_unit_number"))
-    return done(host)
+    if req.resource_type == "host":
+        return owner, volume, host_target(sim, host_id=owner["id"])
+    return owner, volume, host_target(sim, host_group_id=owner["id"])
+
+
+@operation("host", "attach", roles=STORAGE_ROLES)
+@operation("host_group", "attach", roles=STORAGE_ROLES)
+def attach_to_host_or_group(sim: Sim, req: OpRequest) -> OpResult:
+    owner, volume, where = _mapping_request(sim, req)
+    map_volume(sim, volume, where, req.body.get("logical_unit_number"))
+    return done(owner)
 
 
 @operation("host", "detach", roles=STORAGE_ROLES)
-def detach_host(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    host = sim.store.require("host", req.target_id)
-    volume = sim.store.require("volume", req.body["volume_id"])
-    unmap_volume(sim, volume, host_target(sim, host_id=host["id"]))
-    return done(host)
+@operation("host_group", "detach", roles=STORAGE_ROLES)
+def detach_from_host_or_group(sim: Sim, req: OpRequest) -> OpResult:
+    owner, volume, where = _mapping_request(sim, req)
+    unmap_volume(sim, volume, where)
+    return done(owner)
 
 
 # -- host group ---------------------------------------------------------------------------------------
 
 
-def _check_group_name(sim: Sim, name: str, except_id: str | None = None) -> None:
-    if not name.strip():
-        raise errors.bad_request("A host group name cannot be blank.", code=errors.CODE_INVALID_VALUE)
-    if sim.store.name_taken("host_group", name, except_id=except_id):
-        # The reference documents a 400 for this one (unlike most name conflicts).
-        raise errors.bad_request(
-            f"A host group named {name} already exists.", name, code=errors.CODE_HOST_GROUP_NAME_IN_USE
-        )
+def _listed_hosts(sim: Sim, refs: list[str], field: str) -> list[Record]:
+    hosts = [sim.store.require("host", ref) for ref in refs]
+    if len({h["id"] for h in hosts}) != len(hosts):
+        raise errors.bad_request(f"A host is listed twice in {field}.", field)
+    return hosts
 
 
 def _joining_hosts(sim: Sim, refs: list[str], group: Record | None, field: str) -> list[Record]:
     """The hosts a create/add list names, checked for joining ``group`` (None: a group being made)."""
-    hosts = [sim.store.require("host", ref) for ref in refs]
-    if len({h["id"] for h in hosts}) != len(hosts):
-        raise errors.bad_request(f"A host is listed twice in {field}.", field)
+    hosts = _listed_hosts(sim, refs, field)
     group_rows = sim.store.related("host_volume_mapping", "host_group_id", group["id"]) if group else []
     group_luns = {row["logical_unit_number"]: row for row in group_rows}
     group_volumes = {row["volume_id"] for row in group_rows}
@@ -423,7 +430,10 @@ def _common_connectivity(hosts: list[Record], required: str | None) -> str:
 @operation("host_group", "create", roles=STORAGE_ROLES)
 def create_host_group(sim: Sim, req: OpRequest) -> OpResult:
     body = req.body
-    _check_group_name(sim, body["name"])
+    # The reference documents a 400 for a host group name taken (unlike most name conflicts).
+    require_free_name(
+        sim, "host_group", body["name"], nonblank=True, status=400, code=errors.CODE_HOST_GROUP_NAME_IN_USE
+    )
     if not body["host_ids"]:
         raise errors.bad_request("A host group needs at least one host.", "host_ids")
     hosts = _joining_hosts(sim, body["host_ids"], None, "host_ids")
@@ -442,20 +452,16 @@ def create_host_group(sim: Sim, req: OpRequest) -> OpResult:
 
 @operation("host_group", "modify", roles=STORAGE_ROLES)
 def modify_host_group(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    group = sim.store.require("host_group", req.target_id)
+    group = target(sim, req)
     body = req.body
-    changes: dict[str, Any] = {}
-    if "name" in body:
-        _check_group_name(sim, body["name"], except_id=group["id"])
-        changes["name"] = body["name"]
+    changes = renamed(
+        sim, "host_group", group, body, nonblank=True, status=400, code=errors.CODE_HOST_GROUP_NAME_IN_USE
+    )
     if "description" in body:
         changes["description"] = body["description"]
     adds = body.get("add_host_ids") or []
     removes = body.get("remove_host_ids") or []
-    to_remove = [sim.store.require("host", ref) for ref in removes]
-    if len({h["id"] for h in to_remove}) != len(to_remove):
-        raise errors.bad_request("A host is listed twice in remove_host_ids.", "remove_host_ids")
+    to_remove = _listed_hosts(sim, removes, "remove_host_ids")
     for host in to_remove:
         if host.get("host_group_id") != group["id"]:
             raise errors.unprocessable(
@@ -489,36 +495,11 @@ def _group_delete_steps(sim: Sim, req: OpRequest) -> list[str]:
 
 @operation("host_group", "delete", roles=STORAGE_ROLES, steps=_group_delete_steps)
 def delete_host_group(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    group = sim.store.require("host_group", req.target_id)
-    mapped = sim.store.related("host_volume_mapping", "host_group_id", group["id"])
-    if mapped:
-        raise errors.unprocessable(
-            f"Host group {group['name']} still has {len(mapped)} volume(s) mapped; detach them first.",
-            group["name"],
-            code=CODE_HOST_MAPPED,
-        )
+    group = target(sim, req)
+    _refuse_while_mapped(sim, "host_group", group)
     for host in sim.store.related("host", "host_group_id", group["id"]):
         sim.update("host", host["id"], {"host_group_id": None})
     sim.store.delete("host_group", group["id"])
-    return done(group)
-
-
-@operation("host_group", "attach", roles=STORAGE_ROLES)
-def attach_host_group(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    group = sim.store.require("host_group", req.target_id)
-    volume = sim.store.require("volume", req.body["volume_id"])
-    map_volume(sim, volume, host_target(sim, host_group_id=group["id"]), req.body.get("logical_unit_number"))
-    return done(group)
-
-
-@operation("host_group", "detach", roles=STORAGE_ROLES)
-def detach_host_group(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    group = sim.store.require("host_group", req.target_id)
-    volume = sim.store.require("volume", req.body["volume_id"])
-    unmap_volume(sim, volume, host_target(sim, host_group_id=group["id"]))
     return done(group)
 
 
@@ -580,17 +561,7 @@ def seed(sim: Sim) -> None:
         )
     for name, os_type, port_type, count, gname, description in SEED_HOSTS:
         host_id = sim.new_id()
-        sim.insert(
-            "host",
-            id=host_id,
-            name=name,
-            description=description,
-            type="External",
-            os_type=os_type,
-            host_group_id=groups[gname]["id"] if gname else None,
-            import_host_system_id=None,
-            host_connectivity="Local_Only",
-        )
+        specs = []
         for index in range(count):
             chap = {}
             if port_type == "iSCSI" and os_type == "Windows":
@@ -598,31 +569,35 @@ def seed(sim: Sim) -> None:
                     "chap_single_username": f"{name}-chap",
                     "chap_single_password": f"Chap-{sim.rng.getrandbits(48):012x}",
                 }
-            spec = {
-                "port_name": _seed_port_name(sim, name, os_type, port_type, index),
-                "port_type": port_type,
-                **chap,
-            }
-            _insert_initiator(sim, host_id, spec)
-        sim.update("host", host_id, _embedded_initiators(sim, host_id))
+            port_name = _seed_port_name(sim, name, os_type, port_type, index)
+            specs.append({"port_name": port_name, "port_type": port_type, **chap})
+        host_group_id = groups[gname]["id"] if gname else None
+        _insert_host(
+            sim,
+            host_id,
+            specs,
+            name=name,
+            description=description,
+            os_type=os_type,
+            host_group_id=host_group_id,
+        )
     _seed_host_alerts(sim)
 
 
 def _seed_host_alerts(sim: Sim) -> None:
-    # Imported here: system.py seeds before hosts and must not depend on this module.
-    from console.simulator.handlers.system import add_alert
-
     host = sim.store.find_by_name("host", "esx-prod-03")
     if host is None:
         return
     initiator = host_initiators(sim, host["id"])[-1]
     add_alert(
         sim,
-        event_code="0x00A00201",
-        severity="Minor",
-        resource_type="host",
-        resource_id=host["id"],
-        resource_name=host["name"],
-        description=f"Initiator {initiator['port_name']} of host {host['name']} has no path to node B.",
+        Occurrence(
+            "0x00A00201",
+            "Minor",
+            "host",
+            host["id"],
+            host["name"],
+            f"Initiator {initiator['port_name']} of host {host['name']} has no path to node B.",
+        ),
         hours_ago=30.0,
     )

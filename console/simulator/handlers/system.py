@@ -8,10 +8,12 @@ Capacity forecasts have no stored metrics behind them: each appliance keeps hidd
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, replace
 from typing import Any
 
 from console.simulator import errors
 from console.simulator.handlers import users
+from console.simulator.handlers.common import public, require_free_name, require_nonblank_name, target
 from console.simulator.handlers.users import ALL_ROLES
 from console.simulator.operations import (
     MONITOR_ROLES,
@@ -37,7 +39,6 @@ SEVERITY_ORDER = {"None": 0, "Info": 1, "Minor": 2, "Major": 3, "Critical": 4}
 TIME_TO_FULL_MAJOR_DAYS = 30
 TIME_TO_FULL_MINOR_DAYS = 90
 
-CODE_APPLIANCE_NAME_IN_USE = errors.CODE_NAME_IN_USE
 CODE_SEVERITY_RAISED = "0xE0A0B0010001"
 
 
@@ -46,15 +47,9 @@ CODE_SEVERITY_RAISED = "0xE0A0B0010001"
 
 @operation("appliance", "modify", roles=SYSTEM_ROLES)
 def modify_appliance(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    appliance = sim.store.require("appliance", req.target_id)
+    appliance = target(sim, req)
     name = req.body["name"]
-    if not name.strip():
-        raise errors.bad_request("An appliance name cannot be blank.", code=errors.CODE_INVALID_VALUE)
-    if sim.store.name_taken("appliance", name, except_id=appliance["id"]):
-        raise errors.unprocessable(
-            f"An appliance named {name} already exists.", name, code=CODE_APPLIANCE_NAME_IN_USE
-        )
+    require_free_name(sim, "appliance", name, except_id=appliance["id"], nonblank=True)
     return done(sim.update("appliance", appliance["id"], {"name": name}))
 
 
@@ -120,15 +115,13 @@ def _list_result(record: Record, items: list[dict[str, Any]]) -> OpResult:
 
 @operation("appliance", "forecast", roles=ALL_ROLES)
 def forecast_appliance(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    appliance = sim.store.require("appliance", req.target_id)
+    appliance = target(sim, req)
     return _list_result(appliance, _forecast_points(sim, [appliance], with_metric=True))
 
 
 @operation("appliance", "time_to_full", roles=ALL_ROLES)
 def time_to_full_appliance(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    appliance = sim.store.require("appliance", req.target_id)
+    appliance = target(sim, req)
     return done(appliance, body={"appliance_id": appliance["id"], **_time_to_full(sim, [appliance])})
 
 
@@ -148,12 +141,10 @@ def _software_appliance(sim: Sim, record: Record) -> Record | None:
 
 @operation("cluster", "modify", roles=SYSTEM_ROLES)
 def modify_cluster(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    cluster = sim.store.require("cluster", req.target_id, allow_name=False)
+    cluster = target(sim, req)
     changes: dict[str, Any] = {}
     if "name" in req.body:
-        if not req.body["name"].strip():
-            raise errors.bad_request("A cluster name cannot be blank.", code=errors.CODE_INVALID_VALUE)
+        require_nonblank_name("cluster", req.body["name"])
         changes["name"] = req.body["name"]
     if "physical_mtu" in req.body:
         changes["physical_mtu"] = req.body["physical_mtu"]
@@ -165,15 +156,13 @@ def modify_cluster(sim: Sim, req: OpRequest) -> OpResult:
 
 @operation("cluster", "forecast", roles=ALL_ROLES)
 def forecast_cluster(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    cluster = sim.store.require("cluster", req.target_id, allow_name=False)
+    cluster = target(sim, req)
     return _list_result(cluster, _forecast_points(sim, sim.store.all("appliance"), with_metric=False))
 
 
 @operation("cluster", "time_to_full", roles=ALL_ROLES)
 def time_to_full_cluster(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    cluster = sim.store.require("cluster", req.target_id, allow_name=False)
+    cluster = target(sim, req)
     return done(cluster, body={"cluster_id": cluster["id"], **_time_to_full(sim, sim.store.all("appliance"))})
 
 
@@ -182,8 +171,7 @@ def time_to_full_cluster(sim: Sim, req: OpRequest) -> OpResult:
 
 @operation("alert", "modify", roles=MONITOR_ROLES)
 def acknowledge_alert(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    alert = sim.store.require("alert", req.target_id, allow_name=False)
+    alert = target(sim, req)
     body = req.body
     if not body["is_acknowledged"]:
         # acknowledged_severity does not matter when un-acknowledging.
@@ -207,29 +195,37 @@ def acknowledge_alert(sim: Sim, req: OpRequest) -> OpResult:
     return done(alert)
 
 
+@dataclass(frozen=True)
+class Occurrence:
+    """What an event or alert reports, and about which resource."""
+
+    event_code: str
+    severity: str
+    resource_type: str
+    resource_id: str | None
+    resource_name: str | None
+    description: str
+
+    def common_fields(self) -> dict[str, Any]:
+        """The fields events and alerts have in common."""
+        return {
+            "event_code": self.event_code,
+            "severity": self.severity,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "resource_name": self.resource_name,
+            "description_l10n": self.description,
+        }
+
+
 def add_event(
-    sim: Sim,
-    *,
-    event_code: str,
-    severity: str,
-    resource_type: str,
-    resource_id: str | None,
-    resource_name: str | None,
-    description: str,
-    at: float,
-    impact: str | None = None,
-    repair: str | None = None,
+    sim: Sim, what: Occurrence, *, at: float, impact: str | None = None, repair: str | None = None
 ) -> Record:
     return sim.insert(
         "event",
         id=sim.new_id(),
-        event_code=event_code,
-        severity=severity,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        resource_name=resource_name,
+        **what.common_fields(),
         generated_timestamp=sim.timestamp(at),
-        description_l10n=description,
         system_impact_l10n=impact,
         repair_flow_l10n=repair,
     )
@@ -237,65 +233,33 @@ def add_event(
 
 def add_alert(
     sim: Sim,
+    what: Occurrence,
     *,
-    event_code: str,
-    severity: str,
-    resource_type: str,
-    resource_id: str | None,
-    resource_name: str | None,
-    description: str,
     hours_ago: float,
     cleared_after_hours: float | None = None,
     acknowledged_after_hours: float | None = None,
 ) -> Record:
     """An alert raised ``hours_ago`` (optionally cleared/acknowledged later), with its events."""
     raised = sim.now() - hours_ago * 3600
-    impact = None if severity == "Info" else "Redundancy or service may be reduced until this is resolved."
-    repair = None if severity == "Info" else "Check the component's status and follow the service procedure."
-    events = [
-        add_event(
-            sim,
-            event_code=event_code,
-            severity=severity,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            resource_name=resource_name,
-            description=description,
-            at=raised,
-            impact=impact,
-            repair=repair,
-        )
-    ]
+    routine = what.severity == "Info"
+    impact = None if routine else "Redundancy or service may be reduced until this is resolved."
+    repair = None if routine else "Check the component's status and follow the service procedure."
+    events = [add_event(sim, what, at=raised, impact=impact, repair=repair)]
     generated = raised
     cleared = None
     if cleared_after_hours is not None:
         generated = raised + cleared_after_hours * 3600
         cleared = sim.timestamp(generated)
-        events.append(
-            add_event(
-                sim,
-                event_code=event_code,
-                severity="Info",
-                resource_type=resource_type,
-                resource_id=resource_id,
-                resource_name=resource_name,
-                description=f"Resolved: {description}",
-                at=generated,
-            )
-        )
-    notified = severity in ("Major", "Critical")
+        resolved = replace(what, severity="Info", description=f"Resolved: {what.description}")
+        events.append(add_event(sim, resolved, at=generated))
+    notified = what.severity in ("Major", "Critical")
     acknowledged = None
     if acknowledged_after_hours is not None:
         acknowledged = sim.timestamp(raised + acknowledged_after_hours * 3600)
     return sim.insert(
         "alert",
         id=sim.new_id(),
-        event_code=event_code,
-        severity=severity,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        resource_name=resource_name,
-        description_l10n=description,
+        **what.common_fields(),
         generated_timestamp=sim.timestamp(generated),
         raised_timestamp=sim.timestamp(raised),
         state="CLEARED" if cleared else "ACTIVE",
@@ -305,7 +269,7 @@ def add_alert(
         called_home_timestamp=sim.timestamp(raised + 40) if notified else None,
         email_sent_timestamp=sim.timestamp(raised + 20) if notified else None,
         snmp_sent_timestamp=sim.timestamp(raised + 5) if notified else None,
-        events=[{k: v for k, v in e.items() if not k.startswith("_")} for e in events],
+        events=[public(e) for e in events],
     )
 
 
@@ -384,68 +348,82 @@ def seed(sim: Sim) -> None:
 
 
 def _seed_alerts(sim: Sim) -> None:
-    alerts: list[dict[str, Any]] = [
-        {
-            "event_code": "0x00401201",
-            "severity": "Critical",
-            "resource_type": "hardware",
-            "resource_id": "A2-PSU-B",
-            "resource_name": "BaseEnclosure-PowerSupply-B",
-            "description": "Power supply B of the base enclosure of appliance PS-A02 has failed.",
-            "hours_ago": 5.5,
-        },
-        {
-            "event_code": "0x00601103",
-            "severity": "Major",
-            "resource_type": "fc_port",
-            "resource_id": "A1-NA-FC2",
-            "resource_name": "BaseEnclosure-NodeA-IoModule0-FEPort2",
-            "description": "The link of FC port 2 on node A of appliance PS-A01 is down.",
-            "hours_ago": 26.0,
-            "acknowledged_after_hours": 1.5,
-        },
-        {
-            "event_code": "0x01300A02",
-            "severity": "Minor",
-            "resource_type": "ntp",
-            "resource_id": "NTP1",
-            "resource_name": "10.20.0.5",
-            "description": "NTP server 10.20.0.5 does not answer; time is kept by the other servers.",
-            "hours_ago": 50.0,
-        },
-        {
-            "event_code": "0x02300105",
-            "severity": "Minor",
-            "resource_type": "x509_certificate",
-            "resource_id": "mgmt-https",
-            "resource_name": "Management HTTPS certificate",
-            "description": "The management HTTPS certificate expires in 27 days.",
-            "hours_ago": 70.0,
-        },
-        {
-            "event_code": "0x00301402",
-            "severity": "Major",
-            "resource_type": "node",
-            "resource_id": "A1-NB",
-            "resource_name": "PS-A01-NodeB",
-            "description": "Node B of appliance PS-A01 restarted unexpectedly; node A took over.",
-            "hours_ago": 100.0,
-            "cleared_after_hours": 0.3,
-            "acknowledged_after_hours": 2.0,
-        },
-        {
-            "event_code": "0x00F00101",
-            "severity": "Info",
-            "resource_type": "cluster",
-            "resource_id": CLUSTER_ID,
-            "resource_name": "PS-PROD-01",
-            "description": f"Software upgrade of the cluster to {RELEASE_VERSION} completed.",
-            "hours_ago": 23 * 24.0,
-            "cleared_after_hours": 0.1,
-        },
-    ]
-    for alert in alerts:
-        add_alert(sim, **alert)
+    add_alert(
+        sim,
+        Occurrence(
+            "0x00401201",
+            "Critical",
+            "hardware",
+            "A2-PSU-B",
+            "BaseEnclosure-PowerSupply-B",
+            "Power supply B of the base enclosure of appliance PS-A02 has failed.",
+        ),
+        hours_ago=5.5,
+    )
+    add_alert(
+        sim,
+        Occurrence(
+            "0x00601103",
+            "Major",
+            "fc_port",
+            "A1-NA-FC2",
+            "BaseEnclosure-NodeA-IoModule0-FEPort2",
+            "The link of FC port 2 on node A of appliance PS-A01 is down.",
+        ),
+        hours_ago=26.0,
+        acknowledged_after_hours=1.5,
+    )
+    add_alert(
+        sim,
+        Occurrence(
+            "0x01300A02",
+            "Minor",
+            "ntp",
+            "NTP1",
+            "10.20.0.5",
+            "NTP server 10.20.0.5 does not answer; time is kept by the other servers.",
+        ),
+        hours_ago=50.0,
+    )
+    add_alert(
+        sim,
+        Occurrence(
+            "0x02300105",
+            "Minor",
+            "x509_certificate",
+            "mgmt-https",
+            "Management HTTPS certificate",
+            "The management HTTPS certificate expires in 27 days.",
+        ),
+        hours_ago=70.0,
+    )
+    add_alert(
+        sim,
+        Occurrence(
+            "0x00301402",
+            "Major",
+            "node",
+            "A1-NB",
+            "PS-A01-NodeB",
+            "Node B of appliance PS-A01 restarted unexpectedly; node A took over.",
+        ),
+        hours_ago=100.0,
+        cleared_after_hours=0.3,
+        acknowledged_after_hours=2.0,
+    )
+    add_alert(
+        sim,
+        Occurrence(
+            "0x00F00101",
+            "Info",
+            "cluster",
+            CLUSTER_ID,
+            "PS-PROD-01",
+            f"Software upgrade of the cluster to {RELEASE_VERSION} completed.",
+        ),
+        hours_ago=23 * 24.0,
+        cleared_after_hours=0.1,
+    )
 
 
 # (event code, severity, resource type, resource id, resource name, description)
@@ -515,16 +493,12 @@ def _seed_events(sim: Sim, rng: random.Random) -> None:
     # Mostly routine information, now and then a warning.
     weights = [8 if t[1] == "Info" else 1 for t in EVENT_TEMPLATES]
     for at in times:
-        code, severity, rtype, rid, rname, text = rng.choices(EVENT_TEMPLATES, weights)[0]
+        what = Occurrence(*rng.choices(EVENT_TEMPLATES, weights)[0])
+        routine = what.severity == "Info"
         add_event(
             sim,
-            event_code=code,
-            severity=severity,
-            resource_type=rtype,
-            resource_id=rid,
-            resource_name=rname,
-            description=text,
+            what,
             at=at,
-            impact=None if severity == "Info" else "Performance or redundancy may be reduced.",
-            repair=None if severity == "Info" else "Review the component's health and the related alert.",
+            impact=None if routine else "Performance or redundancy may be reduced.",
+            repair=None if routine else "Review the component's health and the related alert.",
         )

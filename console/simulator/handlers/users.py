@@ -19,13 +19,16 @@ default password, so one exception is made: ``admin`` itself may change its own 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from typing import Any
 
 from console.simulator import errors
 from console.simulator.config import DEFAULT_PASSWORD, DEFAULT_USER
+from console.simulator.handlers.common import require_free_name, target
 from console.simulator.operations import (
     ADMINISTRATOR,
     OPERATOR,
@@ -78,10 +81,12 @@ def _hash(password: str, salt: bytes) -> str:
     return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, PBKDF2_ITERATIONS).hex()
 
 
-def password_fields(sim: Sim, password: str) -> dict[str, str]:
+def password_fields(
+    sim: Sim, password: str, *, digest: Callable[[str, bytes], str] = _hash
+) -> dict[str, str]:
     """The hidden fields that store ``password`` (a fresh salt from the simulator's random source)."""
     salt = sim.rng.randbytes(SALT_BYTES)
-    return {"_password_salt": salt.hex(), "_password_hash": _hash(password, salt)}
+    return {"_password_salt": salt.hex(), "_password_hash": digest(password, salt)}
 
 
 def check_password(sim: Sim, user_record: Record, password: str) -> bool:
@@ -154,8 +159,7 @@ def create_local_user(sim: Sim, req: OpRequest) -> OpResult:
         )
     _require_good_password(body["password"])
     role = sim.store.require("role", body["role_id"], allow_name=False)
-    if sim.store.name_taken("local_user", name):
-        raise errors.unprocessable(f"A user named {name} already exists.", name, code=errors.CODE_NAME_IN_USE)
+    require_free_name(sim, "local_user", name)
     user = sim.insert(
         "local_user",
         id=sim.new_id(),
@@ -175,8 +179,7 @@ def create_local_user(sim: Sim, req: OpRequest) -> OpResult:
 @operation("local_user", "modify", roles=ALL_ROLES)
 def modify_local_user(sim: Sim, req: OpRequest) -> OpResult:
     # Every role may reach this handler (anyone changes their own password); the rest is checked here.
-    assert req.target_id is not None
-    user = sim.store.require("local_user", req.target_id, allow_name=False)
+    user = target(sim, req)
     body = req.body
     is_self = user["name"] == req.caller.user
     if not is_self and req.caller.role_id not in USER_ROLES:
@@ -240,8 +243,7 @@ def _password_change(sim: Sim, user: Record, body: dict[str, Any], is_self: bool
 
 @operation("local_user", "delete", roles=USER_ROLES)
 def delete_local_user(sim: Sim, req: OpRequest) -> OpResult:
-    assert req.target_id is not None
-    user = sim.store.require("local_user", req.target_id, allow_name=False)
+    user = target(sim, req)
     if _is_builtin_admin(user):
         raise errors.unprocessable(f"The built-in {DEFAULT_USER} account cannot be deleted.", DEFAULT_USER)
     if user["name"] == req.caller.user:
@@ -264,15 +266,7 @@ def seed(sim: Sim) -> None:
 
 # The seed passwords are public (above) and their salts follow from --seed, so their hashes can be
 # reused across the many simulators a test run creates; login and changes never use this cache.
-_SEED_HASHES: dict[tuple[str, str], str] = {}
-
-
-def _seed_password_fields(sim: Sim, password: str) -> dict[str, str]:
-    salt = sim.rng.randbytes(SALT_BYTES)
-    key = (password, salt.hex())
-    if key not in _SEED_HASHES:
-        _SEED_HASHES[key] = _hash(password, salt)
-    return {"_password_salt": salt.hex(), "_password_hash": _SEED_HASHES[key]}
+_seed_hash = functools.cache(_hash)
 
 
 def _seed_user(sim: Sim, name: str, password: str, role_id: str, *, locked: bool, built_in: bool) -> None:
@@ -288,5 +282,5 @@ def _seed_user(sim: Sim, name: str, password: str, role_id: str, *, locked: bool
         is_mfa_bypass=False,
         password_expiration_timestamp=None,
         mfa_alias=None,
-        **_seed_password_fields(sim, password),
+        **password_fields(sim, password, digest=_seed_hash),
     )
