@@ -12,6 +12,7 @@ import logging
 import ssl
 from typing import Any
 
+import anyio
 import httpcore
 import httpx
 
@@ -175,6 +176,12 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
             if failure is None:
                 raise
             raise await self._backend.untrusted(failure, self._host, self._port, timeout) from exc
+        except BaseException:
+            # httpcore closes the socket on errors but not on cancellation (a view reloaded or the
+            # console quitting mid-handshake): close it here, shielded, or it leaks.
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+            raise
         try:
             self._backend.check(tls, self._host)
         except BaseException:

@@ -23,9 +23,21 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
-def qt_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+def qt_session_loop(qapp: QApplication) -> asyncio.AbstractEventLoop:
     loop = qt_async.install_loop(qapp, already_running=True)
-    yield loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+    return loop
+
+
+@pytest.fixture
+def qt_loop(qt_session_loop: asyncio.AbstractEventLoop) -> Iterator[asyncio.AbstractEventLoop]:
+    """The qasync loop, marked running for this test only: Qt drives it while the test waits, and
+    the asyncio tests that run after the UI tests find no loop already running."""
+    asyncio.set_event_loop(qt_session_loop)
+    asyncio.events._set_running_loop(qt_session_loop)
+    yield qt_session_loop
+    asyncio.events._set_running_loop(None)
     asyncio.set_event_loop(None)
 
 
