@@ -688,8 +688,10 @@ def _like_plan(pattern: str) -> tuple[str, Any]:
         return "v == {c}", pattern
     if not any(parts):
         return "True", None
-    if len(parts) == 2:
-        return ("v.endswith({c})", parts[1]) if not parts[0] else ("v.startswith({c})", parts[0])
+    if len(parts) == 2 and not parts[0]:
+        return "v.endswith({c})", parts[1]
+    if len(parts) == 2 and not parts[1]:
+        return "v.startswith({c})", parts[0]
     if len(parts) == 3 and not parts[0] and not parts[2]:
         return "{c} in v", parts[1]
     return "{c}.fullmatch(v) is not None", re.compile(".*".join(map(re.escape, parts)), re.DOTALL)

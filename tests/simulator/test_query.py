@@ -1070,3 +1070,17 @@ def test_with_the_shipped_catalog():
     assert isinstance(days, Query)
     assert days.filter is not None
     assert parse_query(catalog, "local_user", [("name", "eq.x"), ("select", "name")]).filter is None
+
+
+def test_a_like_pattern_with_text_on_both_sides_of_one_wildcard_checks_both():
+    from console.catalog import load_catalog
+    from console.simulator import query as q
+
+    class NoRelations:
+        def resolve(self, type_name, record, field_name):
+            return None
+
+    records = [{"id": str(i), "name": name} for i, name in enumerate(["ab", "a.b", "axb", "ba", "a", "ab!"])]
+    parsed = q.parse_query(load_catalog(), "volume", [("name", "like.a*b"), ("select", "id,name")])
+    page = q.execute(load_catalog(), "volume", parsed, records, NoRelations())
+    assert [r["name"] for r in page.items] == ["ab", "a.b", "axb"]
