@@ -351,10 +351,10 @@ class Column:
 
     def value(self, record: Mapping[str, Any]) -> Any:
         """The raw value in a record (a list for to-many columns)."""
-        return _walk(record, self.path)
+        return walk(record, self.path)
 
     def l10n(self, record: Mapping[str, Any]) -> Any:
-        return _walk(record, self.l10n_path) if self.l10n_path is not None else None
+        return walk(record, self.l10n_path) if self.l10n_path is not None else None
 
     def display(self, value: Any, l10n: Any = None) -> str:
         """The text a cell shows."""
@@ -459,7 +459,7 @@ def _names_for(items: Sequence[Any], l10n: Any) -> Sequence[Any]:
     return [None] * len(items)
 
 
-def _walk(value: Any, path: Sequence[str]) -> Any:
+def walk(value: Any, path: Sequence[str]) -> Any:
     """The value at ``path``; through lists (to-many relations) it collects a flat list."""
     for i, key in enumerate(path):
         if isinstance(value, dict):
@@ -467,7 +467,7 @@ def _walk(value: Any, path: Sequence[str]) -> Any:
         elif isinstance(value, list):
             out: list[Any] = []
             for item in value:
-                found = _walk(item, path[i:])
+                found = walk(item, path[i:])
                 if isinstance(found, list):
                     out.extend(found)
                 elif found is not None:

@@ -31,7 +31,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from console.api import ApiError, Expression, Order, Page, PowerStoreClient, all_of
-from console.presentation import Column, Presentation, emphasis, presentation, select_text
+from console.presentation import Column, Presentation, emphasis, presentation, select_text, walk
 from console.ui import qt_async
 
 log = logging.getLogger(__name__)
@@ -93,24 +93,6 @@ class _Query:
     select: str
     where: Expression | None
     order: tuple[Order, ...]
-
-
-def _walk(value: Any, path: Sequence[str]) -> Any:
-    for i, key in enumerate(path):
-        if isinstance(value, dict):
-            value = value.get(key)
-        elif isinstance(value, list):
-            out: list[Any] = []
-            for item in value:
-                found = _walk(item, path[i:])
-                if isinstance(found, list):
-                    out.extend(found)
-                elif found is not None:
-                    out.append(found)
-            return out
-        else:
-            return None
-    return value
 
 
 class ResourceModel(QAbstractTableModel):
@@ -638,7 +620,7 @@ def _append(
             continue
         row = tuple(map(item.get, plain))
         if nested:
-            row += tuple(_freeze(_walk(item, path)) for path in nested)
+            row += tuple(_freeze(walk(item, path)) for path in nested)
         key = row[0]
         if key in row_of or (skip is not None and key in skip):
             continue
