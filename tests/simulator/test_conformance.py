@@ -5,27 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.spec import plain_properties, spec, validate
+from tests.test_catalog import CORE_TYPES
 
-SEEDED_TYPES = [
-    "volume",
-    "volume_group",
-    "host",
-    "host_group",
-    "host_volume_mapping",
-    "local_user",
-    "role",
-    "policy",
-    "snapshot_rule",
-    "replication_rule",
-    "file_system",
-    "nas_server",
-    "alert",
-    "event",
-    "appliance",
-    "cluster",
-    "software_installed",
-    "job",
-]
+# The resource types the issue names; the simulator seeds every one of them.
+SEEDED_TYPES = CORE_TYPES
 
 
 def collection_types() -> list[str]:
