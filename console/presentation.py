@@ -23,7 +23,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from console.api.expressions import Condition, Expression, F, Group, all_of
@@ -888,6 +888,43 @@ class Presentation:
         """The record as groups of labelled values, with links to related resources."""
         return _DetailBuilder(self, type_name, record).build()
 
+    def unnamed_links(self, groups: Iterable[DetailGroup]) -> dict[str, list[str]]:
+        """Ids of linked resources the record only gave by id (``performance_policy_id`` has no
+        relation to select its name through), by type: those whose type has names to look up."""
+        out: dict[str, list[str]] = {}
+        for group in groups:
+            for item in group.items:
+                for link in item.links:
+                    rtype = self.catalog.types.get(link.type_name)
+                    if (
+                        link.text == link.id
+                        and rtype is not None
+                        and rtype.can_get
+                        and "name" in self.catalog.instance_fields(link.type_name)
+                        and link.id not in out.get(link.type_name, ())
+                    ):
+                        out.setdefault(link.type_name, []).append(link.id)
+        return out
+
+    @staticmethod
+    def with_names(groups: Iterable[DetailGroup], names: Mapping[tuple[str, str], str]) -> list[DetailGroup]:
+        """The groups with links named by ``names`` ((type, id) → name), the text of single-link
+        items following."""
+        out = []
+        for group in groups:
+            items = []
+            for item in group.items:
+                links = tuple(
+                    replace(link, text=names.get((link.type_name, link.id)) or link.text)
+                    for link in item.links
+                )
+                if links != item.links:
+                    text = links[0].text if len(links) == 1 else ", ".join(link.text for link in links)
+                    item = replace(item, links=links, text=text)
+                items.append(item)
+            out.append(DetailGroup(group.title, items))
+        return out
+
 
 def _filter_has(expr: Expression, when: Mapping[str, Any]) -> bool:
     """Whether ``expr`` (or one of its top-level AND terms) is the condition ``when`` describes."""
@@ -1287,6 +1324,8 @@ class _DetailBuilder:
             rel = fields.get(name.removesuffix("_id"))
             related = container.get(name.removesuffix("_id")) if rel is not None and rel.is_relation else None
             text = related.get("name") if isinstance(related, dict) and related.get("name") else value
+            if target == self.type_name and value == self.record.get("id"):
+                text = self.record.get("name") or text  # a family's first member is the record itself
             links = (Link(target, value, str(text)),)
         if name == "resource_id" and isinstance(value, str):
             rtype = container.get("resource_type")

@@ -371,6 +371,32 @@ def test_detail_select_names_references_and_related_resources(pres):
     assert text.startswith("id,name,")
 
 
+def test_references_given_by_id_only_are_named_afterwards(pres):
+    record = {
+        "id": "v1",
+        "name": "sql-prod-01",
+        "performance_policy_id": "default_medium",
+        "protection_policy_id": "p1",
+        "protection_policy": {"id": "p1", "name": "pp-gold"},
+        "protection_data": {"family_id": "v1", "parent_id": "v0"},
+    }
+    groups = pres.detail_groups("volume", record)
+    # The protection policy came with its name; the others only by id.
+    assert pres.unnamed_links(groups) == {"policy": ["default_medium"], "volume": ["v0"]}
+    named = pres.with_names(groups, {("policy", "default_medium"): "Medium", ("volume", "v0"): "base"})
+    items = {i.key: i for g in named for i in g.items}
+    assert items["performance_policy_id"].text == "Medium"
+    assert items["performance_policy_id"].links[0].text == "Medium"
+    assert items["protection_data.parent_id"].text == "base"
+    assert items["protection_data.family_id"].text == "sql-prod-01"  # the record itself
+    assert items["protection_policy_id"].text == "pp-gold"
+    assert pres.unnamed_links(named) == {}
+    # A name not found leaves the id in place.
+    assert {i.key: i.text for g in pres.with_names(groups, {}) for i in g.items}[
+        "protection_data.parent_id"
+    ] == "v0"
+
+
 def test_detail_groups_of_a_volume(pres):
     record = {
         "id": "v1",

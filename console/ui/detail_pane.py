@@ -18,7 +18,7 @@ from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
-from console.api import NotFound, PowerStoreClient
+from console.api import F, NotFound, PowerStoreClient
 from console.presentation import DetailGroup, Link, Presentation
 from console.ui import qt_async
 
@@ -32,7 +32,7 @@ _STYLE = """
 h2 { margin: 0 0 2px 0; }
 p.kind { margin: 0 0 8px 0; color: #808080; }
 h3 { margin: 12px 0 4px 0; }
-td.label { padding: 1px 14px 1px 0; color: #808080; white-space: nowrap; }
+td.label { padding: 1px 10px 1px 0; color: #808080; }
 td.value { padding: 1px 0; }
 </style>
 """
@@ -185,7 +185,34 @@ class DetailPane(QWidget):
         self._record = record
         self._groups = self._pres.detail_groups(self._type, record)
         self._render()
+        unnamed = self._pres.unnamed_links(self._groups)
+        if unnamed:
+            names = await self._names(unnamed)
+            if resource_id != self._wanted:
+                return
+            if names:
+                self._groups = self._pres.with_names(self._groups, names)
+                self._render()
         self.loaded.emit(resource_id)
+
+    async def _names(self, ids_by_type: dict[str, list[str]]) -> dict[tuple[str, str], str]:
+        """The names of resources the record gave by id only; those that cannot be had (gone, not
+        permitted, the array busy) keep showing their id."""
+        names: dict[tuple[str, str], str] = {}
+        for type_name, ids in ids_by_type.items():
+            try:
+                page = await self._client.query(
+                    type_name, select="id,name", where=F("id").is_in(ids), limit=len(ids)
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("names of %s %s not shown: %s", type_name, ids, exc)
+                continue
+            for item in page.items:
+                if item.get("name"):
+                    names[(type_name, str(item.get("id")))] = str(item["name"])
+        return names
 
     def _cancel(self) -> None:
         if self._task is not None and not self._task.done():
@@ -217,9 +244,11 @@ class DetailPane(QWidget):
                 else:
                     value = html.escape(item.text).replace("\n", "<br>")
                 tip = f" title='{html.escape(item.tooltip)}'" if item.tooltip else ""
+                # Fixed shares: the longest label must not squeeze every value (labels wrap between
+                # words, values anywhere).
                 parts.append(
-                    f"<tr><td class='label'>{html.escape(item.label)}</td>"
-                    f"<td class='value'{tip}>{value}</td></tr>"
+                    f"<tr><td class='label' width='38%'>{html.escape(item.label)}</td>"
+                    f"<td class='value' width='62%'{tip}>{value}</td></tr>"
                 )
         parts.append("</table>")
         scroll = self.browser.verticalScrollBar().value()

@@ -55,6 +55,13 @@ SELECT_SEARCH_ROWS = 10_000
 """``select_id`` pages this far for a row before it filters on the id instead."""
 STATE_VERSION = 1
 
+DETAIL_WIDTH = 320
+
+# A column's first width fits its label and the text of the first rows (about two screens) ...
+FIT_SAMPLE_ROWS = 50
+# ... but no more than this many characters: longer texts are elided (the tooltip has them whole).
+FIT_MAX_CHARS = 40
+
 
 class ResourceView(QWidget):
     firstPageLoaded = Signal()
@@ -78,6 +85,9 @@ class ResourceView(QWidget):
         self._title = title or self._pres.type_label(type_name)
         self._name_field = self._pres.quick_filter_field(type_name)
         self._widths: dict[str, int] = {}
+        """Widths the user chose (or a saved state brought), by column key."""
+        self._fitted: dict[str, int] = {}
+        """Widths fitted to the first rows a column was shown with, by column key."""
         self._visual: list[str] | None = None
         self._restore: dict[str, Any] | None = None
         self._syncing_sort = False
@@ -98,9 +108,10 @@ class ResourceView(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([900, 340])
+        # The table takes what the window gains; the details keep their width.
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([960, DETAIL_WIDTH])
         self.splitter.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
@@ -593,21 +604,36 @@ class ResourceView(QWidget):
             self._widths[columns[logical].key] = new
 
     def _apply_widths(self) -> None:
+        """Each column as wide as the user made it, else fitted to its label and first rows (once,
+        so that sorting or paging does not make columns jump), else a width for its kind."""
         header = self.table.horizontalHeader()
         char = max(self.table.fontMetrics().horizontalAdvance("0"), 6)
         label_metrics = header.fontMetrics()
+        rows = min(self.model.rowCount(), FIT_SAMPLE_ROWS)
         self._applying_widths = True
         try:
             for logical, column in enumerate(self.model.shown_columns):
-                # Wide enough for its label and the sort arrow, unless the user chose a width.
-                fitted = max(
-                    column.width_chars * char + 16, label_metrics.horizontalAdvance(column.label) + 30
-                )
-                width = self._widths.get(column.key) or fitted
+                # The label and the sort arrow always fit.
+                least = label_metrics.horizontalAdvance(column.label) + 30
+                width = self._widths.get(column.key) or self._fitted.get(column.key)
+                if width is None and rows:
+                    width = self._fitted[column.key] = max(
+                        least, min(self._content_width(logical, rows), FIT_MAX_CHARS * char) + 16
+                    )
+                if width is None:
+                    width = max(least, column.width_chars * char + 16)
                 if header.sectionSize(logical) != width:
                     header.resizeSection(logical, width)
         finally:
             self._applying_widths = False
+
+    def _content_width(self, logical: int, rows: int) -> int:
+        metrics = self.table.fontMetrics()
+        model = self.model
+        return max(
+            (metrics.horizontalAdvance(model.text(row, logical)) for row in range(rows)),
+            default=0,
+        )
 
     def _remember_widths(self) -> None:
         header = self.table.horizontalHeader()

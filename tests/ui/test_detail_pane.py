@@ -106,6 +106,22 @@ def test_a_volume_links_to_its_policies_by_name(qtbot, make_pane, ui_client):
     ]
 
 
+def test_a_reference_given_by_id_only_is_shown_by_name(qtbot, make_pane, ui_client):
+    # A volume names its performance policy by id alone (no relation to select the name through).
+    volume = find(ui_client, "volume", "id,performance_policy_id", where=F("type") != "Snapshot")
+    policy = run(ui_client.get("policy", volume["performance_policy_id"], select="id,name"))
+    assert policy["name"] != policy["id"]
+    pane = make_pane("volume")
+    show(qtbot, pane, volume["id"])
+    item = items_of(pane)["performance_policy_id"]
+    assert item.text == policy["name"]
+    assert [(link.type_name, link.id, link.text) for link in item.links] == [
+        ("policy", policy["id"], policy["name"])
+    ]
+    shown = pane.browser.toPlainText()
+    assert policy["name"] in shown and policy["id"] not in shown
+
+
 def test_a_link_click_asks_for_navigation(qtbot, make_pane, ui_client):
     host = find(ui_client, "host", "id,host_group_id", test=lambda h: h["host_group_id"])
     pane = make_pane("host")

@@ -393,6 +393,28 @@ def test_state_saves_and_restores(qtbot, make_view):
     assert again.model.column_keys == ["name", "size", "node_affinity"]
 
 
+def test_columns_fit_their_first_rows_and_keep_that_width(qtbot, make_view):
+    view = make_view()
+    loaded(qtbot, view)
+    header = view.table.horizontalHeader()
+    metrics = view.table.fontMetrics()
+    model = view.model
+    rows = min(model.rowCount(), 50)
+    for key in ("name", "state", "size"):
+        column = column_of(view, key)
+        widest = max(metrics.horizontalAdvance(model.text(row, column)) for row in range(rows))
+        label = header.fontMetrics().horizontalAdvance(model.shown_columns[column].label)
+        # Every text of the first rows shows whole, and no column is much wider than its text or label.
+        assert widest < header.sectionSize(column) <= max(widest, label) + 40, key
+    fitted = {key: header.sectionSize(column_of(view, key)) for key in ("name", "state")}
+    header.resizeSection(column_of(view, "size"), 333)
+    view.model.set_sort("size", False)
+    loaded(qtbot, view)
+    # A new order brings other rows: the widths stay as they were, the user's too.
+    assert {key: header.sectionSize(column_of(view, key)) for key in ("name", "state")} == fitted
+    assert header.sectionSize(column_of(view, "size")) == 333
+
+
 def test_moved_columns_are_saved_in_their_order(qtbot, make_view):
     view = make_view()
     loaded(qtbot, view)
