@@ -237,7 +237,8 @@ class DetailPane(QWidget):
             parts.append(f"<tr><td colspan='2'><h3>{html.escape(group.title)}</h3></td></tr>")
             for item in group.items:
                 if item.links:
-                    value = ", ".join(
+                    # One per line: names break at their hyphens, lists of them become unreadable.
+                    value = "<br>".join(
                         f"<a href='{html.escape(link_url(link))}'>{html.escape(link.text)}</a>"
                         for link in item.links
                     )
