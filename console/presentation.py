@@ -28,6 +28,7 @@ from typing import Any
 
 from console.api.expressions import Condition, Expression, F, Group, all_of
 from console.catalog import Catalog, Enum, Field, load_catalog
+from console.comparison import parse_timestamp
 from console.resource_files import read_text
 
 COLUMNS_FILE = "columns.json"
@@ -202,17 +203,6 @@ def format_bool(value: object) -> str:
     if value is False:
         return "No"
     return EMPTY if value is None else str(value)
-
-
-def parse_timestamp(value: object) -> dt.datetime | None:
-    """An API timestamp (ISO 8601; no offset means UTC) as an aware datetime, None when not one."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        stamp = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.UTC)
 
 
 def format_timestamp(value: object, tz: dt.tzinfo | None = None) -> str:

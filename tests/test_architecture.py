@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 QT_FREE_PACKAGES = ["console.simulator", "console.api", "console.jobs"]
 QT_FREE_MODULES = [
     "console.catalog",
+    "console.comparison",
     "console.connections",
     "console.secrets",
     "console.paths",
@@ -34,6 +35,29 @@ def modules_of(package: str) -> list[str]:
     if not path.exists():
         return []
     return [package] + [f"{package}.{m.name}" for m in pkgutil.walk_packages([str(path)])]
+
+
+# Who may not import whom: the array (simulator) and the client know nothing of each other, and
+# neither knows the job engine or the UI; the job engine knows the client, never the UI.
+FORBIDDEN_IMPORTS = {
+    "console.simulator": ("console.api", "console.jobs", "console.ui"),
+    "console.api": ("console.simulator", "console.jobs", "console.ui"),
+    "console.jobs": ("console.simulator", "console.ui"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN_IMPORTS))
+def test_layers_import_only_what_they_may(package):
+    forbidden = FORBIDDEN_IMPORTS[package]
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules_of(package)!r}: importlib.import_module(name)\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({forbidden!r})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_core_never_imports_qt():

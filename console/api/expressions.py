@@ -44,6 +44,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from console.catalog import Catalog, Field, load_catalog
+from console.comparison import (
+    casefold_text,
+    embedded_fields,
+    enum_rank,
+    field_kind,
+    fields_of,
+    parse_timestamp,
+)
 
 __all__ = [
     "Condition",
@@ -508,21 +516,6 @@ def render_order(order: OrderLike | None) -> str:
 # -- in-memory evaluation ------------------------------------------------------------------------
 
 
-def _parse_timestamp(value: Any) -> dt.datetime | None:
-    """As the server reads timestamps: ISO 8601, no offset meaning UTC; None when not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        stamp = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.UTC)
-
-
-def _fold(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else None
-
-
 class _Schema:
     """Field metadata for one evaluation; the catalog is fetched only when a field needs it."""
 
@@ -537,31 +530,16 @@ class _Schema:
         return self._catalog
 
     def kind(self, f: Field) -> str:
-        if f.is_relation:
-            return "relation"
-        if f.type in ("array", "object"):
-            return f.type
-        if f.enum is not None and self.catalog.enum_of(f) is not None:
-            return "enum"
-        if f.type in ("integer", "number", "boolean"):
-            return f.type
-        if f.format == "date-time":
-            return "datetime"
-        return "ci" if f.case_insensitive else "string"
+        return field_kind(self.catalog, f)
 
     def enum_rank(self, f: Field) -> dict[str, int]:
-        found = self.catalog.enum_of(f)
-        return {v: i for i, v in enumerate(found.values)} if found is not None else {}
+        return enum_rank(self.catalog, f)
 
     def embedded(self, f: Field) -> Mapping[str, Field] | None:
-        definition = self.catalog.definitions.get(f.ref) if f.ref else None
-        return definition.fields if definition is not None else None
+        return embedded_fields(self.catalog, f)
 
     def related(self, type_name: str) -> Mapping[str, Field] | None:
-        if type_name in self.catalog.types:
-            return self.catalog.instance_fields(type_name)
-        definition = self.catalog.definitions.get(f"{type_name}_instance")
-        return definition.fields if definition is not None else None
+        return fields_of(self.catalog, type_name)
 
     def filter_field(self, attr: str) -> tuple[Field, str]:
         assert self.fields is not None
@@ -615,7 +593,7 @@ def _coerce(schema: _Schema, attr: str, f: Field | None, kind: str, value: Scala
             raise ExpressionError(f"Invalid value {text!r} for {attr}: expected true or false.")
         return text.lower() == "true"
     if kind == "datetime":
-        stamp = _parse_timestamp(text)
+        stamp = parse_timestamp(text)
         if stamp is None:
             raise ExpressionError(f"Invalid value {text!r} for {attr}: expected an ISO 8601 timestamp.")
         return stamp
@@ -666,7 +644,7 @@ def _like(pattern: str) -> Callable[[Any, Any], bool]:
 
 
 def _array_norm(item_kind: str) -> Callable[[Any], Any]:
-    item_norm = {"ci": _fold, "datetime": _parse_timestamp}.get(item_kind)
+    item_norm = {"ci": casefold_text, "datetime": parse_timestamp}.get(item_kind)
 
     def norm(v: Any) -> Any:
         if not isinstance(v, list | tuple):
@@ -714,18 +692,22 @@ def _compile_condition(cond: Condition, schema: _Schema) -> _Test:
     elif op == "in":
         assert isinstance(value, tuple)
         const = frozenset(_coerce(schema, attr, f, kind, v) for v in value)
-        norm, predicate = {"ci": _fold, "datetime": _parse_timestamp}.get(kind), _PREDICATES[op]
+        norm, predicate = {"ci": casefold_text, "datetime": parse_timestamp}.get(kind), _PREDICATES[op]
     elif op in ("like", "ilike"):
         if kind not in ("string", "ci", "enum"):
             raise ExpressionError(f"Operator {op} applies to text fields only, not {attr}.")
         assert isinstance(value, str)
         fold = op == "ilike" or kind == "ci"
-        const, norm, predicate = None, _fold if fold else None, _like(value.casefold() if fold else value)
+        const, norm, predicate = (
+            None,
+            casefold_text if fold else None,
+            _like(value.casefold() if fold else value),
+        )
     else:
         assert value is not None
         assert not isinstance(value, tuple)
         const = _coerce(schema, attr, f, kind, value)
-        norm = {"ci": _fold, "datetime": _parse_timestamp}.get(kind)
+        norm = {"ci": casefold_text, "datetime": parse_timestamp}.get(kind)
         if op not in ("eq", "neq"):
             if kind == "boolean":
                 raise ExpressionError(f"Operator {op} does not apply to {attr}.")
@@ -832,9 +814,9 @@ def _column(rows: Sequence[Mapping[str, Any]], key: Order, schema: _Schema) -> l
         f = _order_field(schema, path)
         kind = schema.kind(f)
         if kind == "ci" or (kind == "string" and path[-1] == "name"):
-            values = [_fold(v) for v in values]
+            values = [casefold_text(v) for v in values]
         elif kind in ("datetime", "enum"):
-            norm: Callable[[Any], Any] = _parse_timestamp if kind == "datetime" else schema.enum_rank(f).get
+            norm: Callable[[Any], Any] = parse_timestamp if kind == "datetime" else schema.enum_rank(f).get
             values = [norm(v) if v is not None else None for v in values]
     elif path[-1] == "name":
         values = [v.casefold() if isinstance(v, str) else v for v in values]

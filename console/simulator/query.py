@@ -45,7 +45,6 @@ field 400 ``CODE_INVALID_VALUE`` (arguments: value, attribute); malformed ``sele
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -53,6 +52,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from console.catalog import Catalog, Field
+from console.comparison import (
+    casefold_text,
+    embedded_fields,
+    enum_rank,
+    field_kind,
+    fields_of,
+    parse_timestamp,
+)
 from console.simulator.errors import (
     CODE_BAD_FILTER,
     CODE_INVALID_VALUE,
@@ -202,55 +209,8 @@ def _range_fault(text: str, *arguments: object) -> ApiFault:
 # -- catalog helpers -----------------------------------------------------------------------------
 
 
-def _fields_of(catalog: Catalog, type_name: str) -> Mapping[str, Field] | None:
-    """Instance fields of a resource type, or of a related type only known by its definition."""
-    if type_name in catalog.types:
-        return catalog.instance_fields(type_name)
-    definition = catalog.definitions.get(f"{type_name}_instance")
-    return definition.fields if definition is not None else None
-
-
-def _embedded_fields(catalog: Catalog, f: Field) -> Mapping[str, Field] | None:
-    definition = catalog.definitions.get(f.ref) if f.ref else None
-    return definition.fields if definition is not None else None
-
-
 def _is_embedded(f: Field) -> bool:
     return f.type == "object" and not f.is_relation
-
-
-def _kind(catalog: Catalog, f: Field) -> str:
-    if f.is_relation:
-        return "relation"
-    if f.type in ("array", "object"):
-        return f.type
-    if f.enum is not None and catalog.enum_of(f) is not None:
-        return "enum"
-    if f.type in ("integer", "number", "boolean"):
-        return f.type
-    if f.format == "date-time":
-        return "datetime"
-    return "ci" if f.case_insensitive else "string"
-
-
-def _enum_rank(catalog: Catalog, f: Field) -> dict[str, int]:
-    enum = catalog.enum_of(f)
-    return {v: i for i, v in enumerate(enum.values)} if enum is not None else {}
-
-
-def parse_timestamp(value: Any) -> dt.datetime | None:
-    """An ISO 8601 timestamp as an aware datetime (no offset: UTC), or None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        stamp = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.UTC)
-
-
-def _fold(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else None
 
 
 # -- select --------------------------------------------------------------------------------------
@@ -306,7 +266,7 @@ class _SelectParser:
                     if target is None:
                         raise bad_request(f"{name} is not a relation and takes no sub-select.", name)
                     self.pos += 1
-                    sub = Select(self.items(catalog, target, _fields_of(catalog, target), depth + 1))
+                    sub = Select(self.items(catalog, target, fields_of(catalog, target), depth + 1))
                     if self.pos >= len(self.text) or self.text[self.pos] != ")":
                         raise bad_request(f"Invalid select, missing ')': {self.text}", self.text)
                     self.pos += 1
@@ -359,7 +319,7 @@ def project(
             out[name] = _copy(value) if isinstance(value, dict | list) else value
             continue
         if fields is None:
-            fields = _fields_of(catalog, type_name) or {}
+            fields = fields_of(catalog, type_name) or {}
         f = fields[name]
         target = f.relation_type or ""
         related = resolver.resolve(type_name, record, name)
@@ -574,7 +534,7 @@ def _filter_field(catalog: Catalog, type_name: str, attr: str) -> tuple[Field, s
             raise _bad_filter(f"{base} is not an embedded object; ->> does not apply.", attr)
         if not sub or sub.startswith("_") or "->" in sub:
             raise _unknown(attr)
-        known = _embedded_fields(catalog, f)
+        known = embedded_fields(catalog, f)
         if known is None:
             f = Field(sub, "string")
         elif sub in known:
@@ -583,7 +543,7 @@ def _filter_field(catalog: Catalog, type_name: str, attr: str) -> tuple[Field, s
             raise _unknown(attr)
     elif f.no_filter or f.is_relation:
         raise _bad_filter(f"Filtering on {attr} is not supported.", attr)
-    kind = _kind(catalog, f)
+    kind = field_kind(catalog, f)
     if kind in ("object", "relation"):
         raise _bad_filter(f"Filtering on {attr} is not supported.", attr)
     return f, kind
@@ -639,7 +599,7 @@ def _condition(
 ) -> Condition:
     base, _, sub = attr.partition("->>")
     path = (base, sub) if sub else (base,)
-    norm: Callable[[Any], Any] | None = {"ci": _fold, "datetime": parse_timestamp}.get(kind)
+    norm: Callable[[Any], Any] | None = {"ci": casefold_text, "datetime": parse_timestamp}.get(kind)
     const: Any
     if op == "is":
         assert isinstance(operand, str)
@@ -651,7 +611,7 @@ def _condition(
         return Condition(attr, op, negate, wanted, _Plan(path, None, "is", wanted))
     if kind == "array":
         item = f.items or Field("item", "string")
-        item_kind = _kind(catalog, item)
+        item_kind = field_kind(catalog, item)
         if op not in ("cs", "cd", "eq", "neq") or item_kind in ("array", "object", "relation"):
             raise _bad_filter(f"Operator {op} does not apply to {attr}.", attr)
         assert isinstance(operand, list)
@@ -670,13 +630,13 @@ def _condition(
             raise _bad_filter(f"Operator {op} applies to text fields only, not {attr}.", attr)
         fold = op == "ilike" or kind == "ci"
         test, const = _like_plan(operand.casefold() if fold else operand)
-        return Condition(attr, op, negate, operand, _Plan(path, _fold if fold else None, test, const))
+        return Condition(attr, op, negate, operand, _Plan(path, casefold_text if fold else None, test, const))
     value = const = _coerce(catalog, attr, f, kind, operand)
     if op not in ("eq", "neq"):
         if kind == "boolean":
             raise _bad_filter(f"Operator {op} does not apply to {attr}.", attr)
         if kind == "enum":
-            rank = _enum_rank(catalog, f)
+            rank = enum_rank(catalog, f)
             norm, const = rank.get, rank[value]
     return Condition(attr, op, negate, value, _Plan(path, norm, _TESTS[op], const))
 
@@ -698,7 +658,7 @@ def _like_plan(pattern: str) -> tuple[str, Any]:
 
 
 def _array_norm(item_kind: str) -> Callable[[Any], Any]:
-    item_norm = {"ci": _fold, "datetime": parse_timestamp}.get(item_kind)
+    item_norm = {"ci": casefold_text, "datetime": parse_timestamp}.get(item_kind)
 
     def norm(v: Any) -> Any:
         if not isinstance(v, list):
@@ -729,7 +689,7 @@ def _compile(node: Filter) -> Callable[[dict], bool]:
         expr = f"r.get({const(plan.path[0])})"
         if len(plan.path) > 1:
             expr = f"(o.get({const(plan.path[1])}) if isinstance(o := {expr}, dict) else None)"
-        if plan.norm is _fold:  # the most common normalisation, inlined
+        if plan.norm is casefold_text:  # the most common normalisation, inlined
             return f"(w.casefold() if isinstance(w := {expr}, str) else None)"
         return f"{const(plan.norm)}({expr})" if plan.norm is not None else expr
 
@@ -806,10 +766,10 @@ def _order_path(catalog: Catalog, type_name: str, path: tuple[str, ...]) -> tupl
         if f.is_relation and not f.is_to_many:
             target = f.relation_type or ""
             steps.append((name, target))
-            fields = _fields_of(catalog, target)
+            fields = fields_of(catalog, target)
         elif _is_embedded(f):
             steps.append((name, ""))
-            fields = _embedded_fields(catalog, f) or {path[i + 1]: Field(path[i + 1], "string")}
+            fields = embedded_fields(catalog, f) or {path[i + 1]: Field(path[i + 1], "string")}
         else:
             raise bad_request(f"Cannot order by {dotted}: {name} is not a to-one relation.", dotted)
     raise AssertionError("unreachable: empty sort key")
@@ -828,11 +788,11 @@ def _column(
         values = [o.get(attr) if o is not None else None for o in owners]
     else:
         values = [r.get(attr) for r in rows]
-    kind = _kind(catalog, f)
+    kind = field_kind(catalog, f)
     if kind == "ci" or (kind == "string" and attr == "name"):
         values = [v.casefold() if isinstance(v, str) else None for v in values]
     elif kind in ("datetime", "enum"):
-        norm: Callable[[Any], Any] = parse_timestamp if kind == "datetime" else _enum_rank(catalog, f).get
+        norm: Callable[[Any], Any] = parse_timestamp if kind == "datetime" else enum_rank(catalog, f).get
         values = [norm(v) if v is not None else None for v in values]
     if None not in values:
         return values
