@@ -237,7 +237,13 @@ class PowerStoreClient:
                 return Page([], 0, offset, limit)
             raise
         items = _items(response, resource_type)
-        total = page_total(response.headers.get("content-range"), offset, len(items))
+        total = page_total(
+            response.headers.get("content-range"),
+            offset,
+            len(items),
+            partial=response.status_code == 206,
+            limit=limit,
+        )
         return Page(items, total, offset, limit)
 
     async def iterate(

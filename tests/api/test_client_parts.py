@@ -38,6 +38,12 @@ def test_content_range():
     assert page_total("0-99/1234", 0, 100) == 1234
     assert page_total(None, 200, 7) == 207
     assert page_total("100-199/*", 100, 100) == 200
+    # A 206 that filled its page but tells no total may have more behind it.
+    assert page_total(None, 0, 100, partial=True) == 101
+    assert page_total("garbage", 200, 50, partial=True, limit=50) == 251
+    assert page_total("100-199/*", 100, 100, partial=True, limit=100) == 201
+    assert page_total(None, 0, 7, partial=True, limit=50) == 7  # a short page is the last
+    assert page_total(None, 0, 0, partial=True) == 0
 
 
 def test_page():

@@ -131,6 +131,24 @@ async def test_a_416_mid_walk_ends_it_cleanly_deterministically():
     assert walked == ["a", "b"]
 
 
+async def test_a_partial_answer_without_a_total_does_not_end_the_walk_early():
+    # Not something the simulator (or, as far as known, an array) does: a 206 without Content-Range.
+    items = [{"id": f"v{i:02}"} for i in range(7)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("login_session"):
+            return login_response()
+        offset = int(request.url.params.get("offset", "0"))
+        limit = int(request.url.params["limit"])
+        return json_response(206, items[offset : offset + limit])
+
+    async with mock_client(handler) as client:
+        walked = [v["id"] async for v in client.iterate("volume", page_size=3)]
+        first = await client.query("volume", limit=3)
+    assert walked == [item["id"] for item in items]
+    assert first.has_more
+
+
 async def test_an_empty_result_that_answers_416_is_an_empty_page():
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("login_session"):
