@@ -489,6 +489,21 @@ async def test_clone_file_system_and_snapshot(api):
     refused(await api.post(f"/file_system/{fs['id']}/clone", json={}), 400)
 
 
+async def test_clones_outlive_the_snapshot_or_file_system_they_came_from(api):
+    fs_id = await new_fs(api, "fs-origin")
+    snap_id = await snap(api, fs_id, name="origin-snap")
+    from_snap = (await api.post(f"/file_system/{snap_id}/clone", json={"name": "from-snap"})).json()["id"]
+    from_fs = (await api.post(f"/file_system/{fs_id}/clone", json={"name": "from-fs"})).json()["id"]
+    assert (await api.delete(f"/file_system/{snap_id}")).status_code == 204
+    assert (await get(api, "file_system", from_snap, "parent_id"))["parent_id"] == fs_id
+    assert (await api.delete(f"/file_system/{fs_id}")).status_code == 204
+    for clone in (from_snap, from_fs):
+        assert await get(api, "file_system", clone, "parent_id,filesystem_type") == {
+            "parent_id": None,
+            "filesystem_type": "Primary",
+        }
+
+
 async def test_clone_flr_file_system_needs_force(api):
     archive = await by_name(api, "file_system", "fs-archive")
     path = f"/file_system/{archive['id']}/clone"

@@ -635,6 +635,12 @@ def delete_file_system(sim: Sim, req: OpRequest) -> OpResult:
                 fs["id"],
                 code=errors.CODE_IN_USE,
             )
+    # Clones outlive their source: a snapshot's clones then hang from the snapshot's file system,
+    # a file system's clones from nothing (as volume clones do).
+    new_parent = fs.get("parent_id") if _is_snapshot(fs) else None
+    for clone in list(sim.store.related("file_system", "parent_id", fs["id"])):
+        if not _is_snapshot(clone):
+            sim.update("file_system", clone["id"], {"parent_id": new_parent})
     _delete_fs_record(sim, fs["id"])
     return done(fs)
 
