@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import email.policy
 import json
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -16,7 +18,7 @@ from urllib.parse import unquote
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from console.catalog import Catalog, Operation, ResourceType, load_catalog
@@ -24,6 +26,7 @@ from console.simulator import control, errors, query, seed
 from console.simulator.auth import COOKIE_NAME, TOKEN_HEADER, Session, Sessions
 from console.simulator.config import SimulatorConfig
 from console.simulator.faults import FaultMiddleware, build_fault_settings
+from console.simulator.handlers import nas_files
 from console.simulator.jobs import JobRunner
 from console.simulator.operations import REGISTRY, OpRequest, OpResult, Sim
 from console.simulator.relations import Resolver
@@ -138,7 +141,7 @@ class Simulator:
         parts = _path_parts(request)
         self.requests[f"{method} {'/'.join(parts[:1])}"] += 1
         self.runner.advance()
-        _check_accept(request)
+        _check_accept(request, text=len(parts) == 4 and method == "GET")
         if parts == ["login_session"]:
             if method != "GET":
                 raise _method_not_allowed(method, parts)
@@ -149,9 +152,12 @@ class Simulator:
             session = self._session(request)
             self.sessions.logout(session)
             return Response(status_code=204)
-        if not parts or parts[0] not in self.catalog.types or len(parts) > 3:
+        if not parts or parts[0] not in self.catalog.types or len(parts) > 4:
             raise errors.not_found(f"The URL {request.url.path} was not found.", request.url.path)
         rtype = self.catalog.type(parts[0])
+        # Four parts are files: nas_server/{id}/upload/hosts (POST), nas_server/{id}/download/hosts (GET).
+        if len(parts) == 4 and "/".join(parts[2:]) not in (*rtype.downloads, *rtype.actions):
+            raise errors.not_found(f"The URL {request.url.path} was not found.", request.url.path)
         session = self._session(request)
         if len(parts) == 1:
             if method == "GET" and rtype.can_list:
@@ -165,8 +171,15 @@ class Simulator:
                 return await self._change(request, session, rtype, "modify", parts[1])
             if method == "DELETE":
                 return await self._change(request, session, rtype, "delete", parts[1])
-        elif method == "POST":
-            return await self._change(request, session, rtype, parts[2], parts[1])
+        elif len(parts) == 3:
+            if method == "POST":
+                return await self._change(request, session, rtype, parts[2], parts[1])
+        else:
+            path = "/".join(parts[2:])
+            if method == "POST" and path in rtype.actions:
+                return await self._change(request, session, rtype, path, parts[1])
+            if method == "GET" and path in rtype.downloads:
+                return self._download(rtype, parts[1], parts[3])
         raise _method_not_allowed(method, parts)
 
     def _session(self, request: Request) -> Session:
@@ -272,7 +285,10 @@ class Simulator:
         target = None
         if ref is not None:
             target = self.sim.store.require(rtype.name, ref, allow_name=rtype.name_addressing)
-        body = check_body(self.catalog, operation, await _read_body(request, self.config.max_body_bytes))
+        if operation.upload is not None:
+            body = {"content": await _read_upload(request, operation.upload, self.config.max_body_bytes)}
+        else:
+            body = check_body(self.catalog, operation, await _read_body(request, self.config.max_body_bytes))
         op_request = OpRequest(rtype.name, action, target["id"] if target else None, body, session.caller)
         if _is_async(request):
             with self.sim.store.transaction(commit=False):
@@ -284,6 +300,10 @@ class Simulator:
         result = self._execute(op_request)
         self._after_change(session, op_request)
         return _result_response(result)
+
+    def _download(self, rtype: ResourceType, ref: str, name: str) -> Response:
+        record = self.sim.store.require(rtype.name, ref, allow_name=rtype.name_addressing)
+        return PlainTextResponse(nas_files.download(record, name))
 
     def _execute(self, op_request: OpRequest) -> OpResult:
         spec = REGISTRY.get(op_request.resource_type, op_request.action)
@@ -361,17 +381,20 @@ def _method_not_allowed(method: str, parts: list[str]) -> errors.ApiFault:
     )
 
 
-def _check_accept(request: Request) -> None:
+def _check_accept(request: Request, *, text: bool = False) -> None:
+    """Answers are JSON; a file download is text (or a JSON error)."""
     accept = request.headers.get("accept")
     if accept is None:
         return
     media = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
     if media & {"*/*", "application/*", "application/json", ""}:
         return
+    if text and media & {"text/*", "text/plain", "document/text"}:
+        return
     raise errors.fault(406, errors.CODE_NOT_ACCEPTABLE, "Only application/json responses are available.")
 
 
-async def _read_body(request: Request, limit: int) -> Any:
+async def _read_raw(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -382,7 +405,11 @@ async def _read_body(request: Request, limit: int) -> Any:
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def _read_body(request: Request, limit: int) -> Any:
+    raw = await _read_raw(request, limit)
     if not raw.strip():
         return None
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -394,6 +421,40 @@ async def _read_body(request: Request, limit: int) -> Any:
         raise errors.bad_request(
             f"The request body is not valid JSON: {exc}.", code=errors.CODE_BAD_JSON
         ) from None
+
+
+async def _read_upload(request: Request, field_name: str, limit: int) -> str:
+    """The text of the file in form field ``field_name`` of a multipart/form-data body."""
+    media = request.headers.get("content-type", "")
+    if media.split(";", 1)[0].strip().lower() != "multipart/form-data":
+        raise errors.fault(
+            415, errors.CODE_UNSUPPORTED_MEDIA, "The request body must be multipart/form-data."
+        )
+    raw = await _read_raw(request, limit)
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + media.encode("latin-1") + b"\r\n\r\n" + raw
+    )
+    if not message.is_multipart():
+        raise errors.bad_request("The multipart body could not be read.", code=errors.CODE_BAD_REQUEST)
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") != field_name:
+            continue
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise errors.bad_request(
+                f"The file in {field_name} is not UTF-8 text.", field_name, code=errors.CODE_INVALID_VALUE
+            ) from None
+        if "\x00" in text:
+            raise errors.bad_request(
+                f"The file in {field_name} is not a text file.", field_name, code=errors.CODE_INVALID_VALUE
+            )
+        return text
+    raise errors.bad_request(
+        f"The form field {field_name} (the file) is missing.", field_name, code=errors.CODE_MISSING_REQUIRED
+    )
 
 
 def _too_large(limit: int) -> errors.ApiFault:

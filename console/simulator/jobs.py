@@ -119,7 +119,9 @@ class JobRunner:
         t0: float,
     ) -> Record:
         sim = self.sim
-        resource_action = action if self._is_enum_value("ResourceActionEnum", action) else "modify"
+        # upload/hosts is an "upload"; an action the enum does not know shows as a modify.
+        verb = action.split("/", 1)[0]
+        resource_action = verb if self._is_enum_value("ResourceActionEnum", verb) else "modify"
         return {
             "id": job_id,
             "resource_action": resource_action,

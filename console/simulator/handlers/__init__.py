@@ -6,6 +6,7 @@ Importing the package registers every handler module's operations and relations.
 from console.simulator.handlers import (
     files,
     hosts,
+    nas_files,
     policies,
     protection_rules,
     system,
@@ -14,4 +15,14 @@ from console.simulator.handlers import (
     volumes,
 )
 
-__all__ = ["files", "hosts", "policies", "protection_rules", "system", "users", "volume_groups", "volumes"]
+__all__ = [
+    "files",
+    "hosts",
+    "nas_files",
+    "policies",
+    "protection_rules",
+    "system",
+    "users",
+    "volume_groups",
+    "volumes",
+]

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.simulator import errors
+from console.simulator.handlers import nas_files
 from console.simulator.handlers.common import (
     free_name,
     parse_time,
@@ -29,7 +30,16 @@ from console.simulator.handlers.common import (
 )
 from console.simulator.handlers.policies import ASSIGNMENT_FIELDS, assigned_policy_id
 from console.simulator.handlers.protection_seed import DAILY_RULE_NAME, FILE_POLICY_NAME, FILE_QOS_POLICY_NAME
-from console.simulator.operations import STORAGE_ROLES, OpRequest, OpResult, Sim, created, done, operation
+from console.simulator.operations import (
+    STORAGE_ROLES,
+    OpRequest,
+    OpResult,
+    Sim,
+    created,
+    done,
+    iso_timestamp,
+    operation,
+)
 from console.simulator.store import Record
 
 MIB = 1024**2
@@ -382,6 +392,17 @@ def ping_nas_server(sim: Sim, req: OpRequest) -> OpResult:
 def update_user_mappings(sim: Sim, req: OpRequest) -> OpResult:
     server = target(sim, req)
     _require_started(server, "updating user mappings")
+    file_systems = [
+        fs for fs in sim.store.related("file_system", "nas_server_id", server["id"]) if not _is_snapshot(fs)
+    ]
+    nas_files.write_report(
+        sim,
+        server,
+        [
+            f"User mapping report of NAS server {server['name']}, {iso_timestamp(sim.now())}",
+            *(f"{fs['name']}: owners and ACLs checked, 0 changed" for fs in file_systems),
+        ],
+    )
     return done(server)
 
 
