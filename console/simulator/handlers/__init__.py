@@ -6,6 +6,7 @@ Importing the package registers every handler module's operations and relations.
 from console.simulator.handlers import (
     files,
     hosts,
+    metro,
     nas_files,
     policies,
     protection_rules,
@@ -18,6 +19,7 @@ from console.simulator.handlers import (
 __all__ = [
     "files",
     "hosts",
+    "metro",
     "nas_files",
     "policies",
     "protection_rules",

@@ -52,7 +52,7 @@ ASYNC_REPLICATION = ("Asynchronous_Block_Replication", "Asynchronous_File_Replic
 SYNC_REPLICATION = ("Synchronous_Block_Replication", "Block_Metro_Active_Active")
 
 
-def _remote_system(sim: Sim, ref: str, capabilities: tuple[str, ...], purpose: str) -> Record:
+def remote_system_with(sim: Sim, ref: str, capabilities: tuple[str, ...], purpose: str) -> Record:
     remote = sim.store.require("remote_system", ref)
     if not set(capabilities) & set(remote.get("capabilities") or []):
         raise errors.unprocessable(
@@ -142,7 +142,7 @@ def _check_retention(hours: int, remote_system_id: str | None) -> None:
 
 
 def _backup_system(sim: Sim, ref: str) -> Record:
-    return _remote_system(sim, ref, (REMOTE_BACKUP,), "remote backup")
+    return remote_system_with(sim, ref, (REMOTE_BACKUP,), "remote backup")
 
 
 def insert_snapshot_rule(sim: Sim, **values: Any) -> Record:
@@ -247,8 +247,8 @@ def snapshot_rule_policies(sim: Sim, record: Record) -> list[Record]:
 
 def _replication_remote(sim: Sim, ref: str, rpo: str) -> Record:
     if rpo == "Zero":
-        return _remote_system(sim, ref, SYNC_REPLICATION, "synchronous replication")
-    return _remote_system(sim, ref, ASYNC_REPLICATION, "asynchronous replication")
+        return remote_system_with(sim, ref, SYNC_REPLICATION, "synchronous replication")
+    return remote_system_with(sim, ref, ASYNC_REPLICATION, "asynchronous replication")
 
 
 def insert_replication_rule(sim: Sim, **values: Any) -> Record:

@@ -19,6 +19,7 @@ from console.simulator.handlers.common import (
     unused_name,
 )
 from console.simulator.handlers.mappings import volume_mappings
+from console.simulator.handlers.metro import refuse_while_metro
 from console.simulator.handlers.policies import assigned_policies, assigned_policy_id
 from console.simulator.handlers.volume_copies import (
     backup_answer,
@@ -99,6 +100,7 @@ def _check_can_join(volume: Record, group_id: str | None, appliance_id: str | No
 def _add_members(sim: Sim, group: Record, volumes: list[Record]) -> None:
     appliance_id = member_appliance(sim, group)
     for volume in volumes:
+        refuse_while_metro("volume", volume, "added to a volume group")
         _check_can_join(volume, group["id"], appliance_id)
         appliance_id = appliance_id or volume.get("appliance_id")
         sim.update("volume", volume["id"], {"_volume_group_id": group["id"]})
@@ -164,6 +166,7 @@ def modify_volume_group(sim: Sim, req: OpRequest) -> OpResult:
 @operation("volume_group", "delete", roles=STORAGE_ROLES)
 def delete_volume_group(sim: Sim, req: OpRequest) -> OpResult:
     group = target(sim, req)
+    refuse_while_metro("volume_group", group, "deleted")
     current = members(sim, group["id"])
     mapped = [v for v in current if volume_mappings(sim, v["id"])]
     if mapped:
@@ -205,6 +208,7 @@ def _delete_group_records(sim: Sim, group: Record, *, delete_members: bool) -> N
 def add_group_members(sim: Sim, req: OpRequest) -> OpResult:
     group = target(sim, req)
     check_group_accepts(group)
+    refuse_while_metro("volume_group", group, "given new members")
     _add_members(sim, group, resolve_each(sim, "volume", req.body["volume_ids"]))
     return done(group)
 
@@ -213,6 +217,7 @@ def add_group_members(sim: Sim, req: OpRequest) -> OpResult:
 def remove_group_members(sim: Sim, req: OpRequest) -> OpResult:
     group = target(sim, req)
     check_group_accepts(group)
+    refuse_while_metro("volume_group", group, "left by members")
     for volume in resolve_each(sim, "volume", req.body["volume_ids"]):
         if volume.get("_volume_group_id") != group["id"]:
             raise errors.unprocessable(

@@ -20,6 +20,7 @@ from console.simulator.handlers.mappings import (
     unmap_volume,
     volume_mappings,
 )
+from console.simulator.handlers.metro import refuse_while_metro
 from console.simulator.handlers.policies import (
     ASSIGNMENT_FIELDS,
     DEFAULT_PERFORMANCE_POLICY,
@@ -125,6 +126,7 @@ def _pick_appliance(sim: Sim) -> str | None:
 def check_deletable(sim: Sim, volume: Record, *, leaving: frozenset[str] = frozenset()) -> None:
     """Refuse deleting ``volume`` while in use; ``leaving`` are groups deleted in the same request."""
     name = label(volume)
+    refuse_while_metro("volume", volume, "deleted")
     if volume_mappings(sim, volume["id"]):
         raise errors.unprocessable(
             f"The volume {name} is mapped to hosts; detach it first.", volume["id"], code=errors.CODE_IN_USE
