@@ -14,6 +14,7 @@ decision) or fails ends it with exit code 1 and a message instead.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -244,17 +245,27 @@ class MainWindow(QMainWindow):
         self.sessions[connection.id] = session
         if transient:
             self.transient.add(connection.id)
-        session.stateChanged.connect(lambda: self._session_state_changed(session))
-        session.passwordNeeded.connect(lambda reason: self._password_needed(session, reason))
-        session.trustNeeded.connect(lambda request: self._trust_needed(session, request))
-        session.recovered.connect(lambda: self._recovered(session))
-        session.clientReplaced.connect(lambda: self._rebuild_views(session))
-        session.connectionChanged.connect(lambda connection: self._connection_changed(session, connection))
-        session.infoChanged.connect(lambda: self._session_state_changed(session))
+        for signal, handler in (
+            (session.stateChanged, self._session_state_changed),
+            (session.infoChanged, self._session_state_changed),
+            (session.passwordNeeded, self._password_needed),
+            (session.trustNeeded, self._trust_needed),
+            (session.recovered, self._recovered),
+            (session.clientReplaced, self._rebuild_views),
+            (session.connectionChanged, self._connection_changed),
+        ):
+            signal.connect(functools.partial(self._from_session, session, handler))
         self.tree.add_session(session)
         self._show_status_for(session)
         session.start()
         return session
+
+    def _from_session(self, session: ArraySession, handler: Callable[..., None], *args: Any) -> None:
+        # A disconnected session still signals while it logs out (its state going offline); by then
+        # another session of the same array may be in its place, whose tree node and status it must
+        # not overwrite.
+        if self.sessions.get(session.id) is session:
+            handler(session, *args)
 
     def connect_saved(self, connection_id: str) -> ArraySession | None:
         connection = self.store.get(connection_id)

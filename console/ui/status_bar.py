@@ -4,6 +4,7 @@ offline...) with a "Reconnect now" button while it waits, and the count of probl
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
@@ -64,7 +65,7 @@ class StatusBar(QStatusBar):
         return self._session
 
     def show_session(self, session: ArraySession | None) -> None:
-        if self._session is not None and self._session is not session:
+        if self._session is not None and self._session is not session and shiboken6.isValid(self._session):
             for signal in (
                 self._session.stateChanged,
                 self._session.infoChanged,

@@ -261,3 +261,54 @@ def test_screenshot_mode_fails_with_a_message_on_an_unexpected_error(qtbot, tmp_
     assert codes == [1]
     assert fatal == ["The Volumes table could not be opened: no table today"]
     assert not (tmp_path / "shot.png").exists()
+
+
+def test_disconnecting_the_only_array_then_connecting_it_again(qtbot, tmp_path, ui_simulator, keyring_backend):
+    secrets = SecretStore()
+    window = make_window(qtbot, tmp_path, secrets=secrets)
+    connection = window.store.add(sim_connection(ui_simulator, "prod-a"))
+    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    old = window.connect_saved(connection.id)
+    wait_state(qtbot, old, State.CONNECTED)
+    wait_loaded(qtbot, window.view_of(connection.id, "volumes"))
+
+    window.disconnect_array(connection.id)
+    qtbot.waitUntil(lambda: not window._disconnecting, timeout=10000)
+    # The logout's "offline" must not bring the removed session back into the status bar.
+    assert window.status.session is None
+    assert window.status.array_label.text() == "No array connected"
+    assert window.windowTitle() == "PowerStore Console"
+    assert not window.disconnect_action.isEnabled()
+
+    again = window.connect_saved(connection.id)
+    wait_state(qtbot, again, State.CONNECTED)
+    assert window.status.session is again
+    assert "Connected" in window.status.state_label.text()
+    assert window.errors.count() == 0
+    assert close_window(qtbot, window) == 0
+
+
+def test_a_late_signal_of_a_disconnected_session_changes_nothing(
+    qtbot, tmp_path, ui_simulator, keyring_backend
+):
+    secrets = SecretStore()
+    window = make_window(qtbot, tmp_path, secrets=secrets)
+    connection = window.store.add(sim_connection(ui_simulator, "prod-a"))
+    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    old = window.connect_saved(connection.id)
+    wait_state(qtbot, old, State.CONNECTED)
+    old.deleteLater = lambda: None  # kept alive, as one still logging out from a slow array is
+    window.disconnect_array(connection.id)
+    qtbot.waitUntil(lambda: connection.id not in window.sessions, timeout=5000)
+    again = window.connect_saved(connection.id)
+    assert again is not old
+    wait_state(qtbot, again, State.CONNECTED)
+    qtbot.waitUntil(lambda: not window._disconnecting, timeout=10000)
+    assert old.state is State.OFFLINE
+
+    old.stateChanged.emit()  # the old session's logout ending after the new one connected
+    item = window.tree.tree_model.item(0)
+    assert item.text() == "prod-a"
+    assert item.child(0).child(0).isEnabled()
+    assert window.status.session is again
+    assert close_window(qtbot, window) == 0
