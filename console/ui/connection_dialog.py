@@ -273,6 +273,21 @@ class ConnectionDialog(QDialog):
         self.remove_button.setEnabled(connection is not None)
         self.show_message("")
 
+    def connection_changed(self, connection: Connection) -> None:
+        """The console changed a stored connection (a certificate pinned or a CA file chosen at
+        connect time): the form follows its trust settings, keeping the user's other edits."""
+        if connection.id != self._current_id:
+            return
+        if not self._dirty:
+            self._show(connection)
+            return
+        self._loading = True
+        self.trust.setCurrentIndex(max(0, self.trust.findData(connection.trust_mode)))
+        self.ca_file.setText(connection.ca_file or "")
+        self.fingerprint.setText(connection.fingerprint or "")
+        self._loading = False
+        self._update_trust_rows()
+
     def _edited(self, *_args: object) -> None:
         if not self._loading:
             self._dirty = True

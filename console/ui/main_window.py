@@ -388,6 +388,8 @@ class MainWindow(QMainWindow):
                 self.store.update(connection)
             except (OSError, ValueError) as exc:
                 self.report_problem(f"The connection settings could not be saved: {exc}", where=session.name)
+            if self.connection_dialog is not None:
+                self.connection_dialog.connection_changed(connection)
         self.tree.refresh_session(session)
 
     def _recovered(self, session: ArraySession) -> None:

@@ -84,6 +84,31 @@ def test_trust_on_first_use_shows_the_certificate_and_pins_it(qtbot, tmp_path, u
     close_window(qtbot, window)
 
 
+def test_a_pin_made_while_the_connection_manager_is_open_survives_its_next_save(
+    qtbot, tmp_path, ui_simulator, keyring_backend
+):
+    secrets = SecretStore()
+    window = make_window(qtbot, tmp_path, secrets=secrets)
+    connection = window.store.add(sim_connection(ui_simulator, "tofu", trusted_ca=False))
+    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    manager = window.show_connections(select=connection.id)
+    manager.colour.setCurrentIndex((manager.colour.currentIndex() + 1) % manager.colour.count())  # unsaved
+    session = window.connect_saved(connection.id)
+    wait_state(qtbot, session, State.TRUST_NEEDED)
+    qtbot.mouseClick(window.trust_dialogs[connection.id].pin_button, Qt.MouseButton.LeftButton)
+    wait_state(qtbot, session, State.CONNECTED)
+    # The open form now shows the pin, and saving the colour keeps it.
+    assert manager.trust.currentData() == TRUST_PINNED
+    assert manager.fingerprint.text() == server_fingerprint(ui_simulator)
+    assert manager.save()
+    saved = window.store.get(connection.id)
+    assert saved.trust_mode == TRUST_PINNED
+    assert saved.fingerprint == server_fingerprint(ui_simulator)
+    assert saved.colour == manager.colour.currentData()
+    manager.close()
+    close_window(qtbot, window)
+
+
 def test_cancelling_the_first_use_prompt_leaves_the_array_offline(
     qtbot, tmp_path, ui_simulator, keyring_backend
 ):
