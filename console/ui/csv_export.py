@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
@@ -112,7 +113,7 @@ class CsvExport(QObject):
         # Cancelled before it ever ran: _run() had no chance to say so itself.
         if task.cancelled() and self._state == "running":
             self._state = "cancelled"
-            self.cancelled.emit()
+            self._tell("cancelled")
 
     async def _run(self) -> None:
         partial = self._path.with_name(self._path.name + ".part")
@@ -123,17 +124,23 @@ class CsvExport(QObject):
             _remove(partial)
             self._state = "cancelled"
             log.info("export of %s to %s cancelled after %d rows", self._type, self._path, self._written)
-            self.cancelled.emit()
+            self._tell("cancelled")
             return
         except Exception as exc:
             _remove(partial)
             self._state = "failed"
             log.warning("export of %s to %s failed: %s", self._type, self._path, exc)
-            self.failed.emit(exc)
+            self._tell("failed", exc)
             return
         self._state = "finished"
         log.info("exported %d %s rows to %s", self._written, self._type, self._path)
-        self.finished.emit(str(self._path), self._written)
+        self._tell("finished", str(self._path), self._written)
+
+    def _tell(self, signal: str, *args: object) -> None:
+        # The view that owned this export may be gone (its tab closed, the app quitting): the
+        # export still ends properly (no .part file left), with nobody left to tell.
+        if shiboken6.isValid(self):
+            getattr(self, signal).emit(*args)
 
     async def _write(self, partial: Path) -> None:
         select = select_text(self._columns)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog, QPushButton
 
 from console.api import F, Order
@@ -209,3 +209,29 @@ def test_export_without_a_path_asks_for_one_without_blocking(qtbot, view, tmp_pa
     with qtbot.waitSignal(export.finished, timeout=30000):
         pass
     assert path.exists()
+
+
+def test_closing_the_view_during_an_export_ends_it_quietly(qtbot, ui_client, tmp_path, monkeypatch):
+    import console.ui.csv_export as module
+
+    monkeypatch.setattr(module, "CHUNK_ROWS", 10)
+    reported: list[BaseException] = []
+    qt_async.add_error_handler(reported.append)
+    try:
+        view = ResourceView(ui_client, "volume", base_filter=VOLUMES, title="Volumes")
+        view.show()
+        qtbot.waitUntil(lambda: view.model.started and not view.model.is_loading, timeout=15000)
+        path = tmp_path / "closed.csv"
+        export = view.export_csv(path)
+        qtbot.waitUntil(lambda: export.rows_written > 0, timeout=15000)
+        # What closing its tab does: shut the view down and delete it.
+        view.shutdown()
+        view.deleteLater()
+        # The view is gone before the export's task takes its cancellation.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        process_events_until(lambda: not qt_async.running_tasks())
+        assert reported == []
+        assert not path.exists()
+        assert not path.with_name("closed.csv.part").exists()
+    finally:
+        qt_async.remove_error_handler(reported.append)
