@@ -34,6 +34,7 @@ from console.api.errors import (
     ApiError,
     ApiMessage,
     AuthenticationFailed,
+    ClientClosed,
     CompletedWithoutJob,
     ConnectionLost,
     TlsTrustError,
@@ -486,6 +487,7 @@ class PowerStoreClient:
     ) -> httpx.Response:
         """Send with the session: log in when needed, replay once after a fresh login on 401/403,
         retry what may be retried. Returns a 2xx answer or raises ``ApiError``."""
+        self._check_open(method, path)
         content = None if body is None else json.dumps(body).encode("utf-8")
         attempt = 0
         renewed = False
@@ -493,6 +495,8 @@ class PowerStoreClient:
             await self._ensure_session()
             try:
                 response, generation = await self._exchange(method, path, params, content)
+            except ClientClosed:
+                raise
             except ConnectionLost as lost:
                 if attempt < self._retries and (idempotent or not lost.may_have_reached_server):
                     attempt += 1
@@ -562,9 +566,9 @@ class PowerStoreClient:
             delay = max(delay, min(float(retry_after), MAX_RETRY_AFTER))
         await asyncio.sleep(delay)
 
-    def _check_open(self) -> None:
+    def _check_open(self, method: str = "", path: str = "") -> None:
         if self._closed:
-            raise RuntimeError("the PowerStore client is closed")
+            raise ClientClosed(method, path)
 
     def _url(self, path: str) -> str:
         return f"{self._root}/{path.lstrip('/')}"

@@ -125,6 +125,16 @@ class ConnectionLost(ApiError):
         self.may_have_reached_server = may_have_reached_server
 
 
+class ClientClosed(ConnectionLost):
+    """The client was closed (``aclose()``) before this request: nothing was sent. Whoever owns the
+    client (a session replacing it) makes a new one."""
+
+    def __init__(self, method: str = "", path: str = "") -> None:
+        super().__init__(
+            "the PowerStore client is closed", may_have_reached_server=False, method=method, path=path
+        )
+
+
 class TlsTrustError(ApiError):
     """The array's certificate is not trusted: not signed by a trusted CA, wrong host name, or not
     the pinned certificate. ``fingerprint`` (SHA-256, ``AB:CD:…``) and ``subject`` describe the

@@ -382,6 +382,8 @@ class ArraySession(QObject):
 
     async def _trust_problem(self, exc: TlsTrustError) -> None:
         address = self.connection.address
+        # Not connected from here on: views that still hold the old client stop using it.
+        self._set_state(State.CONNECTING, "Checking the array's certificate…")
         client, self.client = self.client, None
         if client is not None:
             await client.aclose()
@@ -414,6 +416,7 @@ class ArraySession(QObject):
         self.trustNeeded.emit(request)
 
     async def _reconnect_with_new_trust(self) -> None:
+        self._set_state(State.CONNECTING)
         client, self.client = self.client, None
         if client is not None:
             await client.aclose()

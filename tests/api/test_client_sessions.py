@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from console.api import AuthenticationFailed, F, LoginInfo, PermissionDenied
+from console.api import AuthenticationFailed, ClientClosed, F, LoginInfo, PermissionDenied
 from tests.api.conftest import ADMIN, OPERATOR, FakeClock
 
 
@@ -53,8 +53,11 @@ async def test_aclose_logs_out_and_twice_is_harmless(control, make_client):
     assert stats["sessions"] == 0
     assert stats["requests"]["POST logout"] == 1
     assert client.session is None
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ClientClosed) as closed:
         await client.query("volume")
+    assert not closed.value.may_have_reached_server
+    assert closed.value.path == "volume"
+    assert stats["requests"] == (await control.stats())["requests"]  # nothing sent
 
 
 async def test_closing_a_client_that_never_logged_in_sends_nothing(control, make_client):

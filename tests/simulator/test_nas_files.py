@@ -30,7 +30,9 @@ async def test_a_file_downloads_as_a_template_until_one_is_uploaded(api, server)
     assert before.text.startswith("#")
     response = await upload(api, server["id"], "hosts", HOSTS)
     assert response.status_code == 204, response.text
-    after = await api.get(f"/nas_server/name:{server['name']}/download/hosts", headers={"Accept": "text/plain"})
+    after = await api.get(
+        f"/nas_server/name:{server['name']}/download/hosts", headers={"Accept": "text/plain"}
+    )
     assert after.text == HOSTS
     # The other files are untouched, and the record shows nothing of them.
     assert (await api.get(f"/nas_server/{server['id']}/download/passwd")).text.startswith("#")
@@ -94,9 +96,7 @@ async def test_the_user_mapping_report_exists_once_mappings_were_updated(api, se
     report = await api.get(path)
     assert report.status_code == 200
     file_systems = (
-        await api.get(
-            f"/nas_server/{server['id']}", params={"select": "file_systems(name,filesystem_type)"}
-        )
+        await api.get(f"/nas_server/{server['id']}", params={"select": "file_systems(name,filesystem_type)"})
     ).json()["file_systems"]
     assert server["name"] in report.text
     assert all(fs["name"] in report.text for fs in file_systems if fs["filesystem_type"] == "Primary")

@@ -263,7 +263,9 @@ def test_screenshot_mode_fails_with_a_message_on_an_unexpected_error(qtbot, tmp_
     assert not (tmp_path / "shot.png").exists()
 
 
-def test_disconnecting_the_only_array_then_connecting_it_again(qtbot, tmp_path, ui_simulator, keyring_backend):
+def test_disconnecting_the_only_array_then_connecting_it_again(
+    qtbot, tmp_path, ui_simulator, keyring_backend
+):
     secrets = SecretStore()
     window = make_window(qtbot, tmp_path, secrets=secrets)
     connection = window.store.add(sim_connection(ui_simulator, "prod-a"))

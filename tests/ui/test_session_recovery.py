@@ -109,6 +109,33 @@ def test_a_pin_made_while_the_connection_manager_is_open_survives_its_next_save(
     close_window(qtbot, window)
 
 
+def test_f5_while_new_connection_settings_are_applied_is_no_problem(
+    qtbot, tmp_path, ui_simulator, keyring_backend
+):
+    secrets = SecretStore()
+    window = make_window(qtbot, tmp_path, secrets=secrets)
+    connection = window.store.add(sim_connection(ui_simulator, "prod-a"))
+    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    session = window.connect_saved(connection.id)
+    wait_state(qtbot, session, State.CONNECTED)
+    view = window.view_of(connection.id, "volumes")
+    wait_loaded(qtbot, view)
+    # The admin points the connection at a copy of the CA file, then Array > Reconnect now, then F5.
+    copy = tmp_path / "ca-copy.pem"
+    copy.write_bytes(ui_simulator.ca_path.read_bytes())
+    window.store.update(window.store.get(connection.id).replace(ca_file=str(copy)))
+    assert session.update_connection(window.store.get(connection.id))
+    old_client = session.client
+    window.reconnect_now(session.id)
+    qtbot.waitUntil(lambda: session.client is not old_client, timeout=5000)  # on its way out
+    view.reload()
+    wait_state(qtbot, session, State.CONNECTED)
+    rebuilt = window.view_of(connection.id, "volumes")
+    wait_loaded(qtbot, rebuilt)
+    assert window.errors.count() == 0
+    close_window(qtbot, window)
+
+
 def test_cancelling_the_first_use_prompt_leaves_the_array_offline(
     qtbot, tmp_path, ui_simulator, keyring_backend
 ):
