@@ -755,11 +755,22 @@ class MainWindow(QMainWindow):
         for open_view in self.views:
             self._remember_view_state(open_view)
         settings.last_connections = [sid for sid in self.sessions if sid not in self.transient]
+        # An array that has not come up yet this run (down, waiting for a password or a trust
+        # decision) keeps the tabs it is to open.
+        waiting = {sid for sid in self.sessions if sid not in self._initialised}
         settings.open_views = {
-            sid: [v.entry.id for v in self.views if v.session.id == sid] for sid in self.sessions
+            sid: (
+                list(self._pending_views.get(sid, settings.open_views.get(sid, [])))
+                if sid in waiting
+                else [v.entry.id for v in self.views if v.session.id == sid]
+            )
+            for sid in self.sessions
         }
         current = self.current_view()
-        settings.current_view = [current.session.id, current.entry.id] if current is not None else []
+        if current is not None:
+            settings.current_view = [current.session.id, current.entry.id]
+        elif not (settings.current_view and settings.current_view[0] in waiting):
+            settings.current_view = []
         return settings
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
 from console import settings as settings_module
+from console.connections import Connection, ConnectionStore
 from console.secrets import SecretStore
 from console.ui import qt_async
 from console.ui.array_session import State
@@ -314,3 +316,30 @@ def test_a_late_signal_of_a_disconnected_session_changes_nothing(
     assert item.child(0).child(0).isEnabled()
     assert window.status.session is again
     assert close_window(qtbot, window) == 0
+
+
+def test_tabs_of_an_array_still_down_at_quit_are_kept(qtbot, tmp_path, keyring_backend):
+    with socket.socket() as probe:  # a port where nothing listens: the array is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secrets = SecretStore()
+    store = ConnectionStore(tmp_path / "connections.json")
+    connection = store.add(Connection.create("prod-a", f"127.0.0.1:{port}", "admin"))
+    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    path = tmp_path / "settings.json"
+    settings_module.save(
+        settings_module.Settings(
+            last_connections=[connection.id],
+            open_views={connection.id: ["hosts", "alerts", "volumes"]},
+            current_view=[connection.id, "alerts"],
+        ),
+        path,
+    )
+    window = make_window(qtbot, tmp_path, secrets=secrets, store=store, settings_path=path)
+    assert window.restore_last() == 1
+    wait_state(qtbot, window.sessions[connection.id], State.RECONNECTING)
+    assert close_window(qtbot, window) == 0  # quit before the array is back
+    saved = settings_module.load(path)
+    assert saved.open_views == {connection.id: ["hosts", "alerts", "volumes"]}
+    assert saved.current_view == [connection.id, "alerts"]
+    assert saved.last_connections == [connection.id]
