@@ -120,6 +120,7 @@ class ArraySession(QObject):
         self.countdown = 0
         self.ever_connected = False
         self._fixed_password = password
+        self._typed_password: tuple[str, bool] | None = None
         self._client_factory = client_factory
         self._attempt = 0
         self._fresh_client = False
@@ -334,6 +335,10 @@ class ArraySession(QObject):
         self._connected()
 
     def _connected(self) -> None:
+        if self._typed_password is not None:
+            password, remember = self._typed_password
+            self._typed_password = None
+            self.secrets.remember(self.connection.id, password, persist=remember and self.secrets.persistent)
         was_connected_before = self.ever_connected
         fresh, self._fresh_client = self._fresh_client, False
         self._attempt = 0
@@ -347,14 +352,14 @@ class ArraySession(QObject):
     async def _use_password(self, password: str, remember: bool) -> None:
         self._fixed_password = None
         self.secrets.hold(self.connection.id, password)
+        # Kept (in the keyring if asked) once the array accepted it, which may be after a retry.
+        self._typed_password = (password, remember)
         if self.client is None:
             await self._connect()
         else:
             self._set_state(State.CONNECTING)
             self.client.set_credentials(self.connection.user, password)
             await self._login_and_describe()
-        if self.state is State.CONNECTED:
-            self.secrets.remember(self.connection.id, password, persist=remember and self.secrets.persistent)
 
     async def _probe(self) -> None:
         client = self.client
@@ -362,6 +367,11 @@ class ArraySession(QObject):
             await self._connect()
             return
         self._set_state(State.RECONNECTING)
+        if not self.user:
+            # No login has got through yet (the array was down from the start): log in now, which
+            # also learns who we are and with what role.
+            await self._login_and_describe()
+            return
         try:
             self.api_version = await self._api_version(client)
         except TlsTrustError as exc:
@@ -423,6 +433,7 @@ class ArraySession(QObject):
         await self._connect()
 
     def _ask_password(self, reason: str) -> None:
+        self._typed_password = None  # refused, or another one is needed
         self._timer.stop()
         self._set_state(State.PASSWORD_NEEDED, reason)
         self.passwordNeeded.emit(reason)

@@ -365,12 +365,15 @@ class MainWindow(QMainWindow):
             if session.id not in self._initialised:
                 self._initialised.add(session.id)
                 self._open_initial_views(session, self._pending_views.pop(session.id, []))
-        elif (
-            session.state in (State.OFFLINE, State.RECONNECTING)
-            and self.screenshot is not None
-            and not self._screenshot_taken
-        ):
-            self.fail(f"{session.name}: {session.detail or 'not connected'}")
+        elif session.state in (State.OFFLINE, State.RECONNECTING):
+            if self.screenshot is not None and not self._screenshot_taken:
+                self.fail(f"{session.name}: {session.detail or 'not connected'}")
+            prompt = self.password_prompts.get(session.id)
+            if prompt is not None:
+                # The password could not be tried (the array is unreachable): say so, and let the
+                # user try again or cancel rather than wait at a greyed-out prompt.
+                prompt.set_busy(False)
+                prompt.show_error(f"Could not reach the array: {session.detail or 'not connected'}")
         if self.status.session is session or self.status.session is None:
             self._show_status_for(session)
 

@@ -318,6 +318,70 @@ def test_a_lost_connection_counts_down_reconnects_and_reloads_the_views(qtbot, t
             sim.stop()
 
 
+def test_a_password_typed_while_the_array_is_unreachable_is_remembered_once_it_works(
+    qtbot, tmp_path, keyring_backend
+):
+    certs = tmp_path / "certs"
+    sim = SimulatorProcess(cert_dir=certs, args=["--volumes", "30"]).start()
+    port = sim.port
+    secrets = SecretStore()
+    window = make_window(qtbot, tmp_path, secrets=secrets)
+    connection = window.store.add(sim_connection(sim, "blip"))
+    restarted: SimulatorProcess | None = None
+    try:
+        session = window.connect_saved(connection.id)  # no password saved: the prompt asks
+        wait_state(qtbot, session, State.PASSWORD_NEEDED)
+        prompt = window.password_prompts[connection.id]
+        sim.stop()  # the network goes while the admin types
+        prompt.password.setText(ADMIN_PASSWORD)
+        prompt.remember.setChecked(True)
+        prompt.buttons.button(prompt.buttons.StandardButton.Ok).click()
+        wait_state(qtbot, session, State.RECONNECTING, timeout=30000)
+        # The prompt says why nothing happened and can be used again.
+        assert prompt.password.isEnabled()
+        assert "Could not reach the array" in prompt.error_label.text()
+        assert keyring_backend.get_password(SERVICE, account(connection.id)) is None
+
+        restarted = SimulatorProcess(cert_dir=certs, port=port, args=["--volumes", "30"]).start()
+        session.reconnect_now()
+        wait_state(qtbot, session, State.CONNECTED, timeout=30000)
+        assert keyring_backend.get_password(SERVICE, account(connection.id)) == ADMIN_PASSWORD
+        assert connection.id not in window.password_prompts
+        assert session.user == "admin"
+    finally:
+        close_window(qtbot, window)
+        if restarted is not None:
+            restarted.stop()
+        if sim.returncode is None:
+            sim.stop()
+
+
+def test_an_array_down_at_the_first_connect_shows_user_and_role_once_it_is_back(
+    qtbot, tmp_path, keyring_backend
+):
+    certs = tmp_path / "certs"
+    sim = SimulatorProcess(cert_dir=certs, args=["--volumes", "30"]).start()
+    sim.stop()  # its certificates and port stay: the array is down when the console starts
+    secrets = SecretStore()
+    window = make_window(qtbot, tmp_path, secrets=secrets)
+    connection = window.store.add(sim_connection(sim, "late"))
+    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    back: SimulatorProcess | None = None
+    try:
+        session = window.connect_saved(connection.id)
+        wait_state(qtbot, session, State.RECONNECTING, timeout=30000)
+        back = SimulatorProcess(cert_dir=certs, port=sim.port, args=["--volumes", "30"]).start()
+        qtbot.mouseClick(window.status.reconnect_button, Qt.MouseButton.LeftButton)
+        wait_state(qtbot, session, State.CONNECTED, timeout=30000)
+        assert window.status.user_label.text() == "admin (Administrator)"
+        assert window.status.version_label.text() == "API 4.1.0.0"
+        wait_loaded(qtbot, window.view_of(connection.id, "volumes"))
+    finally:
+        close_window(qtbot, window)
+        if back is not None:
+            back.stop()
+
+
 def test_a_password_changed_meanwhile_prompts_in_place_and_views_keep_their_state(
     qtbot, tmp_path, ui_simulator, ui_client, keyring_backend
 ):
