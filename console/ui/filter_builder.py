@@ -272,7 +272,11 @@ class FilterBuilder(QFrame):
     def add_row(self, condition: FilterCondition | None = None) -> ConditionRow:
         row = ConditionRow(self._fields, self)
         if condition is not None:
-            row.set_condition(condition)
+            try:
+                row.set_condition(condition)
+            except FilterValueError:
+                row.deleteLater()  # never shown: no stray row left behind
+                raise
         row.removeRequested.connect(self._remove_row)
         row.submitted.connect(self.apply)
         self._rows.append(row)

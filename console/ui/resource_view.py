@@ -56,6 +56,8 @@ SELECT_SEARCH_ROWS = 10_000
 STATE_VERSION = 1
 
 DETAIL_WIDTH = 320
+# Column widths and pane sizes a saved state may set, in pixels.
+MIN_SIZE, MAX_SIZE = 9, 10_000
 
 # A column's first width fits its label and the text of the first rows (about two screens) ...
 FIT_SAMPLE_ROWS = 50
@@ -173,7 +175,7 @@ class ResourceView(QWidget):
             return
         widths = state.get("widths")
         if isinstance(widths, Mapping):
-            self._widths.update({str(k): int(v) for k, v in widths.items() if isinstance(v, int) and v > 8})
+            self._widths.update({str(k): v for k, v in widths.items() if _is_size(v)})
         columns = state.get("columns")
         if isinstance(columns, list) and all(isinstance(c, str) for c in columns):
             self.model.set_columns(columns)
@@ -185,10 +187,11 @@ class ResourceView(QWidget):
                 self.model.set_sort(first[0], bool(first[1]))
         text = state.get("quick_filter")
         conditions: list[FilterCondition] = []
-        for data in state.get("filter") or []:
+        saved_filter = state.get("filter")
+        for data in saved_filter if isinstance(saved_filter, list) else []:
             try:
                 conditions.append(FilterCondition.from_json(data))
-            except (KeyError, TypeError, ValueError):
+            except (AttributeError, KeyError, TypeError, ValueError):
                 continue
         self.quick_filter.blockSignals(True)
         self.quick_filter.setText(text if isinstance(text, str) else "")
@@ -203,7 +206,7 @@ class ResourceView(QWidget):
         if "details" in state:
             self._set_details(bool(state["details"]))
         sizes = state.get("splitter")
-        if isinstance(sizes, list) and len(sizes) == 2 and all(isinstance(s, int) and s > 0 for s in sizes):
+        if isinstance(sizes, list) and len(sizes) == 2 and all(_is_size(s) for s in sizes):
             self.splitter.setSizes(sizes)
         self.model.set_filter(self._combined_filter())
         self._apply_widths()
@@ -691,3 +694,8 @@ class ResourceView(QWidget):
         export.deleteLater()
         self.status_label.setText(message)
         self.status_label.setToolTip(message)
+
+
+def _is_size(value: object) -> bool:
+    """A width or height a saved state may bring back (a settings file is user-editable)."""
+    return isinstance(value, int) and not isinstance(value, bool) and MIN_SIZE <= value <= MAX_SIZE

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 from console.api import F
 from console.presentation import FilterCondition
 from console.ui import qt_async
+from console.ui.filter_builder import ConditionRow
 from console.ui.resource_model import VALUE_ROLE
 from console.ui.resource_view import ResourceView
 from tests.ui.conftest import process_events_until, run
@@ -413,6 +414,32 @@ def test_columns_fit_their_first_rows_and_keep_that_width(qtbot, make_view):
     # A new order brings other rows: the widths stay as they were, the user's too.
     assert {key: header.sectionSize(column_of(view, key)) for key in ("name", "state")} == fitted
     assert header.sectionSize(column_of(view, "size")) == 333
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"widths": {"name": 10**12, "size": True, "state": -5}},
+        {"splitter": [10**12, 300]},
+        {"filter": 5},
+        {"filter": [5, "x", {"attr": "no_such_field", "op": "eq", "value": 1}, {"attr": "name"}]},
+        {"filter": [{"attr": "size", "op": "no_such_operator", "value": 1}]},
+    ],
+)
+def test_a_damaged_saved_state_is_ignored_where_damaged(qtbot, make_view, damage):
+    # A settings file is user-editable: what is wrong in it is left out, the rest still applies.
+    view = make_view(show=False)
+    view.restore_state({"quick_filter": "sql", "sort": [["size", False]], **damage})
+    view.show()
+    loaded(qtbot, view)
+    assert view.model.error is None
+    assert view.model.rowCount() > 0
+    assert all("sql" in name.lower() for name in texts(view, "name"))
+    assert view.model.sort_order == [("size", False)]
+    assert view.builder.conditions() == []
+    assert view.builder.findChildren(ConditionRow) == []
+    header = view.table.horizontalHeader()
+    assert all(0 < header.sectionSize(i) <= 10_000 for i in range(header.count()))
 
 
 def test_moved_columns_are_saved_in_their_order(qtbot, make_view):
