@@ -269,7 +269,8 @@ def _run(
 
     # Ctrl+C and SIGTERM close the window properly (logging out); the timer lets Python see them.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: window.close())
+        # From the event loop, not inside whatever Python code the signal interrupted.
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, window.close))
     wake = QTimer()
     wake.start(250)
     wake.timeout.connect(lambda: None)

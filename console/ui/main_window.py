@@ -296,6 +296,10 @@ class MainWindow(QMainWindow):
             self.report_problem(f"The demo array did not start: {exc}", where="Demo")
             return None
         self.statusBar().clearMessage()
+        if self._shutting_down:
+            # Closed while the demo array started: nothing to connect, and no array left running.
+            self.demo.stop()
+            return None
         connection = Connection.create(
             DEMO_NAME,
             array.host,
@@ -443,6 +447,7 @@ class MainWindow(QMainWindow):
             return
         old = self.trust_dialogs.pop(session.id, None)
         if old is not None:
+            old.blockSignals(True)  # replaced, not answered: its close is no "cancel"
             old.close()
         dialog = TrustDialog(request, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
+import time
 import tomllib
 import zipfile
 from pathlib import Path
@@ -174,3 +176,35 @@ def test_the_installed_console_script_takes_a_demo_screenshot(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert png_size(tmp_path / "shot.png") == (1280, 760)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_closes_the_console_properly(tmp_path, signum):
+    env = fresh_home(tmp_path)
+    home = tmp_path / "home"
+    log = home / ".local/state/powerstore-console/log/console.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console.app", "--demo"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while "GET volume" not in (log.read_text() if log.exists() else ""):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the demo array did not show its volumes"
+            time.sleep(0.2)
+        process.send_signal(signum)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "POST logout -> 204" in log.read_text()  # logged out, as closing the window does
+    assert "Traceback" not in err
+    assert not processes_mentioning(str(home)), "the demo simulator is still running"
+    assert (home / ".config/powerstore-console/settings.json").exists()  # the window's settings saved
