@@ -199,8 +199,11 @@ class Journal:
         try:
             self.pruned = await ready
         except BaseException:
-            await asyncio.to_thread(self._thread.join)
+            # Failed, or cancelled while the writer was starting: a writer that did start waits for
+            # work, so it is told to stop, or it would keep the file locked for good.
+            self._queue.put(_STOP)
             self._state = "closed"
+            await asyncio.shield(asyncio.to_thread(self._thread.join))
             raise
         self._state = "open"
         return self
@@ -472,19 +475,18 @@ def _connect(path: Path, *, durable: bool) -> sqlite3.Connection:
         raise JournalError(f"cannot open the job journal {path}: {exc}") from exc
     try:
         conn.row_factory = sqlite3.Row
+        # What the file is, before anything is changed in it: a newer console's journal or another
+        # program's database is refused untouched.
+        _check_is_journal(conn, path)
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise JournalError(f"the job journal {path} cannot use WAL mode (it is in {mode} mode)")
         conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(SCHEMA)
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise JournalError(
-                f"the job journal {path} was written by a newer console (schema {row[0]}); update this one"
-            )
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise JournalError(f"cannot use the job journal {path}: {exc}") from exc
@@ -492,6 +494,31 @@ def _connect(path: Path, *, durable: bool) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _check_is_journal(conn: sqlite3.Connection, path: Path) -> None:
+    """An empty database becomes a journal; anything else must be one of a schema this console
+    knows."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return
+    version = None
+    if "meta" in tables:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = row[0] if row is not None else None
+    try:
+        number = int(version) if version is not None else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None:
+        raise JournalError(
+            f"{path} is not a job journal of this console (it holds {', '.join(sorted(tables))}); "
+            "move it away or choose another file"
+        )
+    if number > SCHEMA_VERSION:
+        raise JournalError(
+            f"the job journal {path} was written by a newer console (schema {number}); update this one"
+        )
 
 
 def _prune(conn: sqlite3.Connection, days: float) -> int:

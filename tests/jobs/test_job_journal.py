@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import time
@@ -125,6 +126,46 @@ async def test_a_journal_from_a_newer_console_is_not_touched(journal_path):
     with sqlite3.connect(journal_path) as db:
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     async with Journal(journal_path) as journal:
+        assert await journal.history() == []
+
+
+async def test_a_newer_journal_is_refused_before_anything_in_it_changes(journal_path):
+    async with Journal(journal_path):
+        pass
+    with sqlite3.connect(journal_path) as db:
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        db.execute("DROP INDEX IF EXISTS entries_array")
+        before = db.execute("SELECT type, name FROM sqlite_master ORDER BY name").fetchall()
+    with pytest.raises(JournalError, match="newer console"):
+        await Journal(journal_path).open()
+    with sqlite3.connect(journal_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert db.execute("SELECT type, name FROM sqlite_master ORDER BY name").fetchall() == before
+
+
+@pytest.mark.parametrize("version", ["2.0", "", None])
+async def test_another_programs_database_is_refused_untouched(journal_path, version):
+    journal_path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(journal_path) as db:
+        db.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)")
+        if version is not None:
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (version,))
+    with pytest.raises(JournalError, match="not a job journal"):
+        await Journal(journal_path).open()
+    with sqlite3.connect(journal_path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "entries" not in tables
+
+
+async def test_an_open_cancelled_while_the_writer_starts_leaves_nothing_locked(journal_path):
+    opening = asyncio.ensure_future(Journal(journal_path).open())
+    await asyncio.sleep(0)  # the writer thread is starting
+    opening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(opening, 10)
+    async with asyncio.timeout(10), Journal(journal_path) as journal:
         assert await journal.history() == []
 
 
