@@ -176,6 +176,8 @@ class JobTracker:
         self._waiters: dict[int, list[asyncio.Future[Job]]] = {}
         self._started = False
         self._closed = False
+        self._background: set[asyncio.Future[None]] = set()
+        """Journal commits of job ids whose submit was cancelled after the array's answer."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -217,6 +219,7 @@ class JobTracker:
         await asyncio.gather(*tasks, return_exceptions=True)
         for arr in self._arrays.values():
             arr.task = None
+        await asyncio.gather(*self._background, return_exceptions=True)
         for waiters in self._waiters.values():
             for waiter in waiters:
                 if not waiter.done():
@@ -355,18 +358,26 @@ class JobTracker:
             raise
         answered = time.time()
         tracking = replace(job, job_id=job_id, status=Status.TRACKING, updated=answered)
-        try:
-            await self._settle(tracking, {"status": "tracking", "job_id": job_id})
-        except DuplicateJob:
-            # Only an orphan search racing this answer could have claimed it; the answer wins.
-            log.error("job %s of %s was already adopted by another entry", job_id, arr.name)
-            self._jobs[job.key] = tracking
+        # Followed from now on, whatever happens to the caller: the array runs the job.
         mono = time.monotonic()
         watch = _Watch(tracking, next_poll=mono + self.policy.min_interval, since=mono, moved_at=mono)
         watch.sent = (sent, answered)
         arr.watches[job.key] = watch
         self._reachable(arr)
+        commit = asyncio.ensure_future(self._commit_job_id(arr, tracking))
+        self._background.add(commit)
+        commit.add_done_callback(self._background.discard)
+        # A caller cancelled now (a dialog closed) does not stop the job id reaching the journal.
+        await asyncio.shield(commit)
         return tracking
+
+    async def _commit_job_id(self, arr: _Array, tracking: Job) -> None:
+        try:
+            await self._settle(tracking, {"status": "tracking", "job_id": tracking.job_id})
+        except DuplicateJob:
+            # Only an orphan search racing this answer could have claimed it; the answer wins.
+            log.error("job %s of %s was already adopted by another entry", tracking.job_id, arr.name)
+            self._jobs[tracking.key] = tracking
 
     async def _refuse(self, job: Job, reason: str) -> None:
         refused = replace(job, status=Status.REFUSED, error=reason, updated=time.time())
@@ -601,7 +612,7 @@ class JobTracker:
         finally:
             handed = time.perf_counter()
             try:
-                self.journal.record(updates)
+                self.journal.record(_still_current(updates, self._jobs))
             except Exception:
                 # The states are published and polling goes on; the journal error is logged once here.
                 log.exception("the job journal did not take the changes of a tick on %s", arr.name)
@@ -899,3 +910,12 @@ def _intent_label(job: Job) -> tuple[str, str]:
 
 
 __all__ = ["ArrayState", "Event", "JobTracker", "TickReport", "UnknownArray"]
+
+
+def _still_current(
+    updates: list[tuple[Job, Mapping[str, Any] | None]], jobs: Mapping[int, Job]
+) -> list[tuple[Job, Mapping[str, Any] | None]]:
+    """A tick's journal writes, less those of entries changed meanwhile by something else (an
+    untrack while the tick awaited the array): their newer state is already in the journal."""
+    produced = {id(job) for job, _ in updates}
+    return [(job, changes) for job, changes in updates if id(jobs.get(job.key)) in produced]
