@@ -20,7 +20,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
@@ -361,12 +361,23 @@ class PowerStoreClient:
         method = _write_method(method)
         path = path.strip("/")
         response = await self._send(method, path, params=[("is_async", "true")], body=body, idempotent=False)
-        data = _decode(response, method, path)
+        try:
+            data = _decode(response, method, path)
+        except ApiError:
+            data = None  # the change was accepted all the same; what it answered is unreadable
         if response.status_code != 202:
             raise CompletedWithoutJob(response.status_code, data, method, path)
         job_id = data.get("id") if isinstance(data, dict) else None
         if job_id in (None, ""):
-            raise _unexpected(response, method, path, "a job id")
+            # The array took the change (202) but its job cannot be named: as with a lost answer,
+            # the job is to be found, never the change sent again.
+            snippet = response.text.strip()[:200] or "an empty body"
+            raise ConnectionLost(
+                f"the array accepted the change (202) but named no job: {snippet}",
+                may_have_reached_server=True,
+                method=method,
+                path=path,
+            )
         log.info("%s %s started job %s", method, path, job_id)
         return str(job_id)
 
@@ -492,7 +503,7 @@ class PowerStoreClient:
         attempt = 0
         renewed = False
         while True:
-            await self._ensure_session()
+            await self._logged_in(method, path, self._ensure_session())
             try:
                 response, generation = await self._exchange(method, path, params, content)
             except ClientClosed:
@@ -508,7 +519,7 @@ class PowerStoreClient:
             if status in (401, 403) and not renewed:
                 renewed = True
                 why = "the session expired" if status == 401 else "403, perhaps a stale session"
-                await self._renew(generation, why)
+                await self._logged_in(method, path, self._renew(generation, why))
                 continue
             if status == 503 and idempotent and attempt < self._retries:
                 attempt += 1
@@ -518,6 +529,22 @@ class PowerStoreClient:
             if status >= 400:
                 raise error_from_response(status, response.content, method, path)
             return response
+
+    @staticmethod
+    async def _logged_in(method: str, path: str, login: Awaitable[None]) -> None:
+        """Await a login made for the request ``method path``. The login's own lost answer says
+        nothing of that request, which was not sent: it fails as not sent."""
+        try:
+            await login
+        except ClientClosed:
+            raise
+        except ConnectionLost as lost:
+            raise ConnectionLost(
+                f"not sent, logging in failed: {lost.reason}",
+                may_have_reached_server=False,
+                method=method,
+                path=path,
+            ) from lost
 
     async def _exchange(
         self,
@@ -530,8 +557,9 @@ class PowerStoreClient:
     ) -> tuple[httpx.Response, int]:
         """One HTTP exchange within the concurrency cap: the answer and the login it was sent with.
         Transport failures become ``ConnectionLost``."""
-        self._check_open()
+        self._check_open(method, path)
         async with self._slots:
+            self._check_open(method, path)  # closed while this request waited for a slot
             # Taken once a slot is free, so a request that waited goes out with the newest login.
             generation = self._session.generation
             headers = {} if auth is not None else self._session.headers()
@@ -553,6 +581,10 @@ class PowerStoreClient:
                 raise
             except httpx.TransportError as exc:
                 raise _lost(exc, method, path) from exc
+            except RuntimeError:
+                if self._closed or self._http.is_closed:  # closed while the request was going out
+                    raise ClientClosed(method, path) from None
+                raise
         if auth is None:
             self._session.used(sent_at)
             self._session.absorb(response, generation)

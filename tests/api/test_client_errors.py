@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
 from console.api import (
     ApiError,
     AuthenticationFailed,
+    ClientClosed,
+    CompletedWithoutJob,
     ConnectionLost,
     NotFound,
     PermissionDenied,
@@ -193,3 +197,82 @@ async def test_login_without_a_cookie_is_an_error():
     with pytest.raises(ApiError, match="cookie"):
         await client.login()
     await client.aclose()
+
+
+# -- answers and failures a real array cannot be made to give on cue (MockTransport) --------------
+
+
+@pytest.mark.parametrize("body", [b"", b"<html>accepted</html>", b'{"job": "j1"}', b'{"id": ""}'])
+async def test_a_202_without_a_readable_job_id_is_an_outcome_unknown_not_a_refusal(body):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("login_session"):
+            return login_response()
+        return httpx.Response(202, content=body)
+
+    async with mock_client(handler) as client:
+        with pytest.raises(ConnectionLost) as lost:
+            await client.submit("POST", "volume", {"name": "v1", "size": 8192})
+    # The job engine then looks for the job instead of calling the change refused (or sending it again).
+    assert lost.value.may_have_reached_server
+    assert "accepted the change (202) but named no job" in lost.value.reason
+
+
+async def test_a_200_with_an_unreadable_body_is_a_change_carried_out():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("login_session"):
+            return login_response()
+        return httpx.Response(200, content=b"<html>done</html>")
+
+    async with mock_client(handler) as client:
+        with pytest.raises(CompletedWithoutJob) as done:
+            await client.submit("PATCH", "volume/v1", {"description": "x"})
+    assert done.value.status == 200 and done.value.result is None
+
+
+async def test_a_change_whose_login_was_lost_is_known_not_sent():
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        if request.url.path.endswith("login_session"):
+            raise httpx.ReadTimeout("the login's answer did not come", request=request)
+        return json_response(202, {"id": "j1"})
+
+    client = mock_client(handler, retries=0)  # not logged in yet: the change's login is implicit
+    with pytest.raises(ConnectionLost) as lost:
+        await client.submit("POST", "volume", {"name": "v1", "size": 8192})
+    await client.aclose()
+    assert "POST" not in sent
+    assert not lost.value.may_have_reached_server
+    assert (lost.value.method, lost.value.path) == ("POST", "volume")
+
+
+async def test_requests_waiting_for_a_slot_when_the_client_closes_fail_as_closed():
+    release = asyncio.Event()
+
+    async def network(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("login_session"):
+            return login_response()
+        if request.url.path.endswith("/logout"):
+            return httpx.Response(204)
+        await release.wait()
+        return json_response(200, [])
+
+    client = PowerStoreClient(
+        "https://array.test",
+        "admin",
+        "Password123#",
+        transport=httpx.MockTransport(network),
+        max_concurrency=1,
+    )
+    await client.login()
+    first = asyncio.ensure_future(client.request("GET", "volume"))
+    await asyncio.sleep(0.05)
+    queued = asyncio.ensure_future(client.submit("POST", "volume", {"name": "v1", "size": 8192}))
+    await asyncio.sleep(0.05)
+    closing = asyncio.ensure_future(client.aclose())
+    await asyncio.sleep(0.05)
+    release.set()
+    results = await asyncio.gather(first, queued, closing, return_exceptions=True)
+    assert isinstance(results[1], ClientClosed), results[1]
+    assert not results[1].may_have_reached_server
