@@ -20,6 +20,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import httpcore
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -191,6 +192,12 @@ async def fetch_certificate(
         raise ConnectionLost(
             f"no TLS handshake with {host}:{port}: {exc or type(exc).__name__}", may_have_reached_server=False
         ) from exc
+    except BaseException:
+        # Cancelled mid-handshake (a prompt closed, the console quitting): close, shielded, or the
+        # socket leaks.
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
+        raise
     try:
         return describe_certificate(peer_der(tls))
     finally:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
+import os
+import socket
 
 import pytest
 
@@ -159,3 +163,20 @@ def test_fingerprint_spellings(spelling):
 def test_not_a_fingerprint(bad):
     with pytest.raises(ValueError, match="fingerprint"):
         Trust.pinned(bad)
+
+
+async def test_a_certificate_fetch_cancelled_mid_handshake_leaves_no_socket_open():
+    # A listener that completes TCP connections (backlog) but never speaks TLS: the handshake waits.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(32)
+        port = listener.getsockname()[1]
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(10):
+            fetch = asyncio.ensure_future(fetch_certificate("127.0.0.1", port, timeout=30))
+            await asyncio.sleep(0.05)  # connected, in the handshake
+            fetch.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await fetch
+        gc.collect()
+        assert len(os.listdir("/proc/self/fd")) == before
