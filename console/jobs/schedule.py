@@ -46,6 +46,11 @@ class PollPolicy:
     """...to this long after it (a request that waited in queues, plus skew)."""
     gone_confirm: bool = True
     """Ask for a job missing from a batch by its own id before calling it gone."""
+    keep_finished: int = 2000
+    """Ended entries kept in memory (``jobs()``, ``get()``), the most recent ones; older ones are
+    in the journal (``history()``), so that a console left running for weeks stays small."""
+    prune_every: float = 6 * 3600.0
+    """Seconds between two applications of the journal's retention rule while the console runs."""
 
     def next_interval(self, *, age: float, until_finish: float | None) -> float:
         """Seconds until the next look at a running job.

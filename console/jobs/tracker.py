@@ -16,6 +16,7 @@ lost becomes an orphan, resolved by a search of the array's jobs (``recovery``),
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -178,6 +179,9 @@ class JobTracker:
         self._closed = False
         self._background: set[asyncio.Future[None]] = set()
         """Journal commits of job ids whose submit was cancelled after the array's answer."""
+        self._ended: collections.deque[int] = collections.deque()
+        """Keys of ended entries in ``_jobs``, in the order they ended (the oldest are let go)."""
+        self._pruning: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -206,6 +210,7 @@ class JobTracker:
         for arr in self._arrays.values():
             self._take_open_jobs(arr)
             self._launch(arr)
+        self._pruning = asyncio.ensure_future(self._prune_forever())
 
     async def aclose(self) -> None:
         """Stop polling and wait for the journal to hold everything seen. Jobs still open stay open
@@ -214,6 +219,9 @@ class JobTracker:
             return
         self._closed = True
         tasks = [arr.task for arr in self._arrays.values() if arr.task is not None]
+        if self._pruning is not None:
+            tasks.append(self._pruning)
+            self._pruning = None
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -455,7 +463,10 @@ class JobTracker:
         try:
             return self._jobs[key]
         except KeyError:
-            raise KeyError(f"no job entry {key} in this session") from None
+            raise KeyError(
+                f"no job entry {key} in this session (ended entries beyond the most recent "
+                f"{self.policy.keep_finished} are in history())"
+            ) from None
 
     def poll_interval(self, key: int) -> float | None:
         """The current wait between two looks at a followed job; None when it is not being polled."""
@@ -494,9 +505,16 @@ class JobTracker:
 
     async def wait(self, key: int) -> Job:
         """The entry once it is final (or untracked). Bound the wait with ``asyncio.timeout``."""
-        job = self.get(key)
-        if not job.is_open:
-            return job
+        found = self._jobs.get(key)
+        if found is None:
+            # Ended long enough ago to have left memory: the journal has it.
+            stored = await self.journal.get(key) if self.journal.is_open else None
+            if stored is None or stored.is_open:
+                self.get(key)  # raises KeyError, saying where ended entries are
+            assert stored is not None
+            return stored
+        if not found.is_open:
+            return found
         future: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(key, []).append(future)
         try:
@@ -524,12 +542,32 @@ class JobTracker:
         self._jobs[job.key] = job
         if job.is_final:
             self._bus.emit(JobFinished(job))
+            self._remember_ended(job.key)
         else:
             self._bus.emit(JobChanged(job, changed))
         if not job.is_open:
             for waiter in self._waiters.pop(job.key, []):
                 if not waiter.done():
                     waiter.set_result(job)
+
+    def _remember_ended(self, key: int) -> None:
+        self._ended.append(key)
+        while len(self._ended) > self.policy.keep_finished:
+            oldest = self._ended.popleft()
+            job = self._jobs.get(oldest)
+            if job is not None and job.is_final and oldest not in self._ended:
+                del self._jobs[oldest]
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.policy.prune_every)
+            try:
+                pruned = await self.journal.prune()
+            except JournalError as exc:
+                log.warning("applying the job journal's retention rule failed: %s", exc)
+                continue
+            if pruned:
+                log.info("%d ended job entries older than the retention period left the journal", pruned)
 
     # -- the per-array loop ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from collections import Counter
 
@@ -303,3 +304,32 @@ async def test_an_array_removed_and_added_again_carries_on_with_its_jobs(client,
             done = await tracker.wait(job.key)
 
     assert done.outcome is Outcome.SUCCEEDED
+
+
+async def test_a_long_running_tracker_lets_old_ended_entries_go_and_applies_the_retention(
+    client, journal_path
+):
+    policy = dataclasses.replace(FAST, keep_finished=3, prune_every=0.3)
+    journal = Journal(journal_path, retention_days=2 / 86400)
+    async with journal, JobTracker(journal, policy=policy) as tracker:
+        tracker.add_array("lab", client)
+        submitted = [
+            await tracker.submit("lab", "POST", "volume", {"name": f"keep-{i}", "size": VOLUME_SIZE})
+            for i in range(5)
+        ]
+        async with asyncio.timeout(30):
+            ended = [await tracker.wait(job.key) for job in submitted]  # from the journal if let go
+        assert [j.outcome for j in ended] == [Outcome.SUCCEEDED] * 5
+        # The three that ended last stay in memory; the others are in the journal only.
+        in_memory = {j.key for j in tracker.jobs()}
+        assert len(in_memory) == 3
+        assert len(await tracker.history()) == 5
+        evicted = next(j.key for j in submitted if j.key not in in_memory)
+        with pytest.raises(KeyError, match="history"):
+            tracker.get(evicted)
+        # While the console runs on, the retention rule (2 s here) empties the journal.
+        for _ in range(50):
+            if not await tracker.history():
+                break
+            await asyncio.sleep(0.2)
+        assert await tracker.history() == []
