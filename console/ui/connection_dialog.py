@@ -157,6 +157,18 @@ class ConnectionDialog(QDialog):
         self.connect_button = QPushButton("Connect")
         self.connect_button.setObjectName("connectButton")
         self.close_button = QPushButton("Close")
+        # Enter connects (after saving), whichever button has the focus.
+        for button in (
+            self.new_button,
+            self.remove_button,
+            self.import_button,
+            self.export_button,
+            self.ca_browse,
+            self.save_button,
+            self.close_button,
+        ):
+            button.setAutoDefault(False)
+        self.connect_button.setDefault(True)
         right_buttons = QHBoxLayout()
         right_buttons.addStretch(1)
         right_buttons.addWidget(self.save_button)

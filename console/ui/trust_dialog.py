@@ -156,6 +156,9 @@ class TrustDialog(QDialog):
         self.ca_button.setObjectName("caButton")
         self.cancel_button = QPushButton("Cancel (stay disconnected)" if changed else "Cancel")
         self.cancel_button.setObjectName("cancelButton")
+        # Enter answers with the default button only, whichever button has the focus.
+        for button in (self.pin_button, self.ca_button, self.cancel_button):
+            button.setAutoDefault(False)
         if changed:
             self.pin_button.setEnabled(False)
             self.confirm.toggled.connect(self.pin_button.setEnabled)

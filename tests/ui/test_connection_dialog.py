@@ -201,7 +201,9 @@ def test_connect_from_the_manager_opens_the_array_in_the_window(
     fill(qtbot, dialog, name="from-dialog", host=sim_host(ui_simulator), password=ADMIN_PASSWORD)
     dialog.trust.setCurrentIndex(dialog.trust.findData(TRUST_CA_FILE))
     fill(qtbot, dialog, ca_file=str(ui_simulator.ca_path))
-    qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+    # Enter in the form connects (it is not "New", whichever button had the focus last).
+    dialog.password.setFocus()
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
     (connection,) = window.store.all()
     session = window.sessions[connection.id]
     wait_state(qtbot, session, State.CONNECTED)

@@ -62,7 +62,9 @@ def test_first_use_offers_pin_ca_file_or_cancel(qtbot):
     assert not dialog.confirm.isVisible()
     assert dialog.pin_button.isDefault()
     shoot(dialog, "dialog-trust-first-use")
-    qtbot.mouseClick(dialog.pin_button, Qt.MouseButton.LeftButton)
+    # Enter answers with the default button, wherever the focus is (not "Import CA file…").
+    dialog.ca_button.setFocus()
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
     assert answers == [(TrustChoice.PIN, None)]
     assert not dialog.isVisible()
 
@@ -105,6 +107,14 @@ def test_a_changed_certificate_needs_a_confirmation_and_defaults_to_cancel(qtbot
     assert not dialog.pin_button.isEnabled()
     dialog.trust_and_pin()
     assert answers == []
+    dialog.ca_button.setFocus()
+    qtbot.keyClick(dialog.ca_button, Qt.Key.Key_Return)  # Enter is never a file dialog or a trust
+    assert answers == [TrustChoice.CANCEL]
+    dialog = TrustDialog(TrustRequest(CONNECTION, new, old.fingerprint, "changed"))
+    qtbot.addWidget(dialog)
+    dialog.decided.connect(lambda choice, path: answers.append(choice))
+    answers.clear()
+    dialog.open()
     shoot(dialog, "dialog-trust-changed")
     qtbot.mouseClick(dialog.confirm, Qt.MouseButton.LeftButton)
     assert dialog.pin_button.isEnabled()
