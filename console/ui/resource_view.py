@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -119,9 +121,11 @@ class ResourceView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        self._build_footer()
         layout.addWidget(self.toolbar)
         layout.addWidget(self.builder)
         layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.footer)
 
         self.model.firstPageLoaded.connect(self._first_page)
         self.model.loadingChanged.connect(self._update_status)
@@ -365,13 +369,35 @@ class ResourceView(QWidget):
             self.toolbar.addAction(action)
         # The refresh keys work anywhere inside the view (and only in the view that is shown).
         self.addAction(self.refresh_action)
-        spacer = QWidget(self)
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.toolbar.addWidget(spacer)
-        self.status_label = QLabel(self)
+
+    def _build_footer(self) -> None:
+        """A status line under the table: counts, failures (with Retry), an empty result (with
+        Clear filters), export results. Long texts shrink with the window; the tooltip has them."""
+        self.footer = QWidget(self)
+        self.footer.setObjectName("tableFooter")
+        self.status_label = QLabel(self.footer)
         self.status_label.setObjectName("tableStatus")
-        self.status_label.setContentsMargins(12, 0, 8, 0)
-        self.toolbar.addWidget(self.status_label)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.retry_button = QPushButton("Retry", self.footer)
+        self.retry_button.setToolTip("Fetch again (F5)")
+        self.retry_button.clicked.connect(self.reload)
+        self.clear_button = QPushButton("Clear filters", self.footer)
+        self.clear_button.setToolTip("Remove the quick filter and every condition")
+        self.clear_button.clicked.connect(self.clear_filters)
+        layout = QHBoxLayout(self.footer)
+        layout.setContentsMargins(8, 2, 8, 2)
+        layout.addWidget(self.status_label, 1)
+        layout.addWidget(self.clear_button)
+        layout.addWidget(self.retry_button)
+        self.retry_button.hide()
+        self.clear_button.hide()
+        # Said over the empty table itself, where the eye is.
+        self.empty_label = QLabel(self.table.viewport())
+        self.empty_label.setObjectName("emptyTable")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setEnabled(False)
+        self.empty_label.hide()
 
     def _build_table(self) -> None:
         table = QTableView(self)
@@ -471,24 +497,57 @@ class ResourceView(QWidget):
 
     def _update_status(self, *args: object) -> None:
         model = self.model
-        noun = self._title.lower() if self._title else "rows"
-        if model.error is not None:
+        count = model.total
+        failed = model.error is not None
+        empty = not failed and self._first_load_seen and count == 0 and not model.is_loading
+        filtered = model.user_filter is not None
+        if failed:
             text = f"Loading failed: {model.error}"
-            self.status_label.setStyleSheet("color: #c62828;")
+        elif not self._first_load_seen and model.loaded == 0:
+            text = "Loading…"
+        elif count == 0:
+            text = f"No {self._noun(0)} match the filters" if filtered else f"No {self._noun(0)}"
+        elif model.loaded >= count:
+            text = f"{count:,} {self._noun(count)}"
         else:
-            self.status_label.setStyleSheet("")
-            if not self._first_load_seen and model.loaded == 0:
-                text = "Loading…"
-            elif model.total == 0:
-                text = f"No {noun} match the filter" if model.user_filter is not None else f"No {noun}"
-            elif model.loaded >= model.total:
-                text = f"{model.total:,} {noun}"
-            else:
-                text = f"{model.loaded:,} of {model.total:,} {noun} loaded"
-            if model.is_loading and self._first_load_seen:
-                text += " · loading…"
+            text = f"{model.loaded:,} of {count:,} {self._noun(count)} loaded"
+        if model.is_loading and self._first_load_seen and not failed:
+            text += " · loading…"
+        self._say(text, error=failed)
+        self.retry_button.setVisible(failed)
+        self.clear_button.setVisible(empty and filtered)
+        self.empty_label.setText(text if empty else "")
+        self.empty_label.setVisible(empty)
+        if empty:
+            self.empty_label.setGeometry(self.table.viewport().rect())
+
+    def _say(self, text: str, *, error: bool = False) -> None:
         self.status_label.setText(text)
         self.status_label.setToolTip(text)
+        self.status_label.setStyleSheet("color: #c62828;" if error else "")
+
+    def _noun(self, count: int) -> str:
+        """The view's title as a noun in running text: "NAS Servers" → "NAS servers", one
+        "policy"."""
+        words = [w if w.isupper() and len(w) > 1 else w.lower() for w in (self._title or "rows").split()]
+        if count == 1 and words:
+            last = words[-1]
+            words[-1] = last[:-3] + "y" if last.endswith("ies") else last.removesuffix("s")
+        return " ".join(words)
+
+    def clear_filters(self) -> None:
+        """Remove the quick filter and every condition of the builder."""
+        self.quick_filter.blockSignals(True)
+        self.quick_filter.clear()
+        self.quick_filter.blockSignals(False)
+        self.builder.set_conditions([], apply=False)
+        self.builder.apply()  # the table follows the builder (set_filter ignores a repeat)
+        self._filters_changed()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.empty_label.isVisible():
+            self.empty_label.setGeometry(self.table.viewport().rect())
 
     # -- filters -----------------------------------------------------------------------------------
 
@@ -531,7 +590,7 @@ class ResourceView(QWidget):
             return
         column = columns[section]
         if column.sort_key is None:
-            self.status_label.setText(f"The array cannot sort by {column.label}.")
+            self._say(f"The array cannot sort by {column.label}.")
             self._sync_sort_indicator()
             return
         current = self.model.sort_order
@@ -692,8 +751,7 @@ class ResourceView(QWidget):
         if export in self._exports:
             self._exports.remove(export)
         export.deleteLater()
-        self.status_label.setText(message)
-        self.status_label.setToolTip(message)
+        self._say(message, error=message.startswith("Export failed"))
 
 
 def _is_size(value: object) -> bool:

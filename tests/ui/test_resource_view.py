@@ -188,6 +188,41 @@ def test_a_click_on_a_column_the_array_cannot_sort_changes_nothing(qtbot, make_v
     assert "cannot sort" in view.status_label.text()
 
 
+def test_an_empty_result_says_so_over_the_table_and_offers_to_clear_the_filters(qtbot, make_view):
+    view = make_view()
+    loaded(qtbot, view)
+    everything = view.model.total
+    view.builder.set_conditions([FilterCondition("size", "gte", 1 << 60)])
+    view.set_quick_filter("zzz-no-such-volume")
+    view.apply_quick_filter()
+    loaded(qtbot, view)
+    assert view.model.rowCount() == 0
+    assert view.empty_label.isVisible()
+    assert view.empty_label.text() == "No volumes match the filters"
+    assert view.clear_button.isVisible() and not view.retry_button.isVisible()
+    shoot(view, "view-empty")
+    qtbot.mouseClick(view.clear_button, Qt.MouseButton.LeftButton)
+    loaded(qtbot, view)
+    assert view.model.total == everything
+    assert view.quick_filter.text() == "" and view.builder.conditions() == []
+    assert not view.empty_label.isVisible() and not view.clear_button.isVisible()
+
+
+@pytest.mark.parametrize(
+    ("type_name", "title", "one", "many"),
+    [
+        ("nas_server", "NAS Servers", "NAS server", "NAS servers"),
+        ("policy", "Policies", "policy", "policies"),
+    ],
+)
+def test_counts_are_said_in_running_text(qtbot, make_view, type_name, title, one, many):
+    view = make_view(type_name, None, title)
+    assert (view._noun(1), view._noun(2)) == (one, many)
+    loaded(qtbot, view)
+    total = view.model.total
+    assert view.status_label.text() == f"{total:,} {one if total == 1 else many}"
+
+
 def test_the_quick_filter_waits_for_a_pause_in_typing(qtbot, make_view, ui_client):
     view = make_view()
     loaded(qtbot, view)
@@ -513,4 +548,7 @@ def test_a_failed_load_is_signalled_and_shown(qtbot, make_view):
         pass
     assert blocker.args[0].status == 400
     assert view.status_label.text().startswith("Loading failed")
+    assert view.retry_button.isVisible()
     shoot(view, "view-failed")
+    with qtbot.waitSignal(view.loadFailed, timeout=15000):
+        qtbot.mouseClick(view.retry_button, Qt.MouseButton.LeftButton)  # tries again (and fails again)
