@@ -19,8 +19,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QCloseEvent, QHelpEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -32,8 +42,11 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QToolBar,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -65,6 +78,9 @@ MIN_SIZE, MAX_SIZE = 9, 10_000
 FIT_SAMPLE_ROWS = 50
 # ... but no more than this many characters: longer texts are elided (the tooltip has them whole).
 FIT_MAX_CHARS = 40
+NAME_MIN_CHARS = 20
+# The padding a style puts beside a cell's text, on each side (Fusion: 3 px and a focus frame).
+CELL_TEXT_MARGIN = 4
 
 
 class ResourceView(QWidget):
@@ -403,6 +419,7 @@ class ResourceView(QWidget):
         table = QTableView(self)
         table.setObjectName("resourceTable")
         table.setModel(self.model)
+        table.setItemDelegate(ElidedTextTooltips(table))
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         table.setAlternatingRowColors(True)
@@ -675,8 +692,11 @@ class ResourceView(QWidget):
         self._applying_widths = True
         try:
             for logical, column in enumerate(self.model.shown_columns):
-                # The label and the sort arrow always fit.
+                # The label and the sort arrow always fit; names get room for names further down
+                # (the first rows, sorted by name, are often the short ones).
                 least = label_metrics.horizontalAdvance(column.label) + 30
+                if column.path[-1] == "name":
+                    least = max(least, NAME_MIN_CHARS * char + 16)
                 width = self._widths.get(column.key) or self._fitted.get(column.key)
                 if width is None and rows:
                     width = self._fitted[column.key] = max(
@@ -757,3 +777,28 @@ class ResourceView(QWidget):
 def _is_size(value: object) -> bool:
     """A width or height a saved state may bring back (a settings file is user-editable)."""
     return isinstance(value, int) and not isinstance(value, bool) and MIN_SIZE <= value <= MAX_SIZE
+
+
+class ElidedTextTooltips(QStyledItemDelegate):
+    """Cells paint as usual; a cell whose text is cut off shows it whole in its tooltip (above the
+    model's own tooltip, such as exact bytes)."""
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        if event.type() != QEvent.Type.ToolTip or not index.isValid():
+            return super().helpEvent(event, view, option, index)
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        tip = index.data(Qt.ItemDataRole.ToolTipRole)
+        shown = view.visualRect(index).width() - 2 * CELL_TEXT_MARGIN
+        if isinstance(text, str) and text and option.fontMetrics.horizontalAdvance(text) > shown:
+            tip = text if not tip or tip == text else f"{text}\n{tip}"
+        if tip:
+            QToolTip.showText(event.globalPos(), str(tip), view.viewport(), view.visualRect(index))
+        else:
+            QToolTip.hideText()
+        return True

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QToolTip
 
 from console.api import F
 from console.presentation import FilterCondition
@@ -440,8 +441,9 @@ def test_columns_fit_their_first_rows_and_keep_that_width(qtbot, make_view):
         column = column_of(view, key)
         widest = max(metrics.horizontalAdvance(model.text(row, column)) for row in range(rows))
         label = header.fontMetrics().horizontalAdvance(model.shown_columns[column].label)
+        least = metrics.horizontalAdvance("0") * 20 if key == "name" else 0  # room for longer names
         # Every text of the first rows shows whole, and no column is much wider than its text or label.
-        assert widest < header.sectionSize(column) <= max(widest, label) + 40, key
+        assert widest < header.sectionSize(column) <= max(widest, label, least) + 40, key
     fitted = {key: header.sectionSize(column_of(view, key)) for key in ("name", "state")}
     header.resizeSection(column_of(view, "size"), 333)
     view.model.set_sort("size", False)
@@ -475,6 +477,28 @@ def test_a_damaged_saved_state_is_ignored_where_damaged(qtbot, make_view, damage
     assert view.builder.findChildren(ConditionRow) == []
     header = view.table.horizontalHeader()
     assert all(0 < header.sectionSize(i) <= 10_000 for i in range(header.count()))
+
+
+def test_a_cell_cut_off_shows_its_whole_text_in_the_tooltip(qtbot, make_view):
+    view = make_view()
+    loaded(qtbot, view)
+    name, size = column_of(view, "name"), column_of(view, "size")
+    header = view.table.horizontalHeader()
+    assert header.sectionSize(name) >= view.table.fontMetrics().horizontalAdvance("0") * 20
+    header.resizeSection(name, 40)
+
+    def tooltip_at(column: int) -> str:
+        rect = view.table.visualRect(view.model.index(2, column))
+        viewport = view.table.viewport()
+        event = QHelpEvent(QEvent.Type.ToolTip, rect.center(), viewport.mapToGlobal(rect.center()))
+        QApplication.sendEvent(viewport, event)
+        text = QToolTip.text()
+        QToolTip.hideText()
+        return text
+
+    assert tooltip_at(name) == view.model.text(2, name)
+    # A cell that fits keeps the model's own tooltip (exact bytes).
+    assert tooltip_at(size) == view.model.data(view.model.index(2, size), Qt.ItemDataRole.ToolTipRole)
 
 
 def test_moved_columns_are_saved_in_their_order(qtbot, make_view):
