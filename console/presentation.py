@@ -874,6 +874,18 @@ class Presentation:
                 return candidate
         return None
 
+    def named_reference(self, type_name: str, column: Column) -> str | None:
+        """The type a column's ids point to, when the column holds the id of one resource that has
+        a name to show instead (``role_id`` → role, ``protection_data.source_id`` → volume)."""
+        last = column.path[-1]
+        if column.to_many or not last.endswith("_id") or last == "id":
+            return None
+        target = self.reference_type(type_name, last, self.catalog.instance_fields(type_name))
+        rtype = self.catalog.types.get(target or "")
+        if rtype is None or not rtype.can_get or "name" not in self.catalog.instance_fields(rtype.name):
+            return None
+        return rtype.name
+
     def detail_groups(self, type_name: str, record: Mapping[str, Any]) -> list[DetailGroup]:
         """The record as groups of labelled values, with links to related resources."""
         return _DetailBuilder(self, type_name, record).build()

@@ -61,7 +61,13 @@ class DetailPane(QWidget):
     """Fetching the record failed (not for a resource that is gone: the pane says so itself)."""
 
     def __init__(
-        self, client: PowerStoreClient, type_name: str, pres: Presentation, parent: QWidget | None = None
+        self,
+        client: PowerStoreClient,
+        type_name: str,
+        pres: Presentation,
+        parent: QWidget | None = None,
+        *,
+        noun: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("detailPane")
@@ -97,9 +103,11 @@ class DetailPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.placeholder)
         layout.addWidget(self.tabs, 1)
-        self._show_placeholder(
-            f"Select a {pres.type_label(type_name, plural=False).lower()} to see its details."
-        )
+        # "Select a snapshot", in a view of volumes that are snapshots.
+        noun = noun or pres.type_label(type_name, plural=False).lower()
+        first = noun.split()[0] if noun else ""
+        article = "an" if first[:1].lower() in "aeiou" and not first.isupper() else "a"
+        self._show_placeholder(f"Select {article} {noun} to see its details.")
 
     # -- what is shown -------------------------------------------------------------------------
 

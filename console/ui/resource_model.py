@@ -33,6 +33,7 @@ from PySide6.QtGui import QColor
 from console.api import ApiError, Expression, Order, Page, PowerStoreClient, all_of
 from console.presentation import Column, Presentation, emphasis, presentation, select_text, walk
 from console.ui import qt_async
+from console.ui.reference_names import ReferenceNames
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class _Cell:
     l10n_slot: int | None
     align: Qt.AlignmentFlag
     emphasised: bool
+    named: str | None = None
+    """The type whose name the cell shows instead of the id it holds (``role_id``: role)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,8 @@ class ResourceModel(QAbstractTableModel):
         self._loading = False
         self._error: BaseException | None = None
         self._started = False
+        self._names = ReferenceNames(client, self)
+        self._names.arrived.connect(self._names_arrived)
 
     # -- what is shown -------------------------------------------------------------------------
 
@@ -229,6 +234,10 @@ class ResourceModel(QAbstractTableModel):
     def ids(self, rows: Sequence[int]) -> list[Any]:
         return [self._rows[r][0] for r in rows if 0 <= r < len(self._rows)]
 
+    def shows_names(self, column: int) -> bool:
+        """Whether the column shows the names of the resources its ids point to."""
+        return 0 <= column < len(self._query.cells) and self._query.cells[column].named is not None
+
     def value(self, row: int, column: int) -> Any:
         """The raw API value of a cell (a list for to-many columns)."""
         return self._rows[row][self._query.cells[column].slot]
@@ -286,6 +295,7 @@ class ResourceModel(QAbstractTableModel):
 
     def cancel(self) -> None:
         """Stop any fetch in flight (the view is going away)."""
+        self._names.cancel()
         self._generation += 1
         if self._task is not None and not self._task.done():
             self._task.cancel()
@@ -344,7 +354,8 @@ class ResourceModel(QAbstractTableModel):
                 level = emphasis(cell.column.enum, self.value(index.row(), index.column()))
                 result = _EMPHASIS_COLOURS.get(level) if level else None
         elif role == _TOOLTIP:
-            result = cell.column.tooltip(self.value(index.row(), index.column()))
+            value = self.value(index.row(), index.column())
+            result = f"{cell.named} {value}" if cell.named and value else cell.column.tooltip(value)
         elif role == ID_ROLE:
             result = self._rows[index.row()][0]
         elif role == VALUE_ROLE:
@@ -358,7 +369,9 @@ class ResourceModel(QAbstractTableModel):
         elif 0 <= section < len(self._query.cells):
             column = self._query.cells[section].column
             if role == _DISPLAY:
-                result = column.label
+                cell = self._query.cells[section]
+                # A column that shows names is labelled after what they name ("Role", not "Role ID").
+                result = column.label.removesuffix(" ID") if cell.named else column.label
             elif role == _TOOLTIP:
                 units = f" ({column.field.units})" if column.field.units else ""
                 sortable = "" if column.sort_key else "\nThe array cannot sort by this column."
@@ -455,6 +468,7 @@ class ResourceModel(QAbstractTableModel):
         total_changed = total != self._total
         self._total = total
         self.endResetModel()
+        self._want_names(0)
         self._set_loading(False)
         if total_changed:
             self.totalChanged.emit(total)
@@ -484,6 +498,7 @@ class ResourceModel(QAbstractTableModel):
                 self._row_of.setdefault(row[0], i)
             self._rows.extend(fresh)
             self.endInsertRows()
+            self._want_names(first)
         if not fresh and page.items:
             # Every row of the page was seen already (rows moved under us): stop here rather than loop.
             total = len(self._rows)
@@ -492,6 +507,24 @@ class ResourceModel(QAbstractTableModel):
         self._set_loading(False)
         if total_changed:
             self.totalChanged.emit(total)
+
+    def _want_names(self, first_row: int) -> None:
+        """Ask for the names behind the id cells of the rows from ``first_row`` on."""
+        wanted: dict[str, list[str]] = {}
+        for cell in self._query.cells:
+            if cell.named is not None:
+                ids = wanted.setdefault(cell.named, [])
+                ids.extend(v for row in self._rows[first_row:] if isinstance(v := row[cell.slot], str) and v)
+        self._names.want(wanted)
+
+    def _names_arrived(self) -> None:
+        named = [c for c, cell in enumerate(self._query.cells) if cell.named is not None]
+        if not named or not self._rows:
+            return
+        self._cache.clear()
+        last = len(self._rows) - 1
+        for column in named:
+            self.dataChanged.emit(self.index(0, column), self.index(last, column), [_DISPLAY])
 
     def _fail(self, exc: BaseException) -> None:
         log.info("loading %s failed: %s", self._type, exc)
@@ -555,6 +588,7 @@ class ResourceModel(QAbstractTableModel):
                 place(l10n_slot) if l10n_slot is not None else None,
                 _RIGHT if column.numeric else _LEFT,
                 column.enum is not None,
+                self._pres.named_reference(self._type, column),
             )
             for column, value_slot, l10n_slot in raw_cells
         )
@@ -580,6 +614,8 @@ class ResourceModel(QAbstractTableModel):
         value = data[cell.slot]
         if value is None:
             return ""  # blank cells read better in a table than a column of dashes
+        if cell.named is not None and isinstance(value, str):
+            return self._names.name(cell.named, value) or value
         l10n = data[cell.l10n_slot] if cell.l10n_slot is not None else None
         return cell.column.display(value, l10n)
 

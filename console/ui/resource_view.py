@@ -122,7 +122,7 @@ class ResourceView(QWidget):
         self.builder.setVisible(False)
         self.builder.applied.connect(self._filters_changed)
         self._build_table()
-        self.detail = DetailPane(client, type_name, self._pres, self)
+        self.detail = DetailPane(client, type_name, self._pres, self, noun=self._noun(1))
         self.detail.relatedRequested.connect(self.relatedRequested)
         self.detail.failed.connect(self.loadFailed)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -695,15 +695,16 @@ class ResourceView(QWidget):
                 # The label and the sort arrow always fit; names get room for names further down
                 # (the first rows, sorted by name, are often the short ones).
                 least = label_metrics.horizontalAdvance(column.label) + 30
-                if column.path[-1] == "name":
+                named = self.model.shows_names(logical)  # ids now, names once looked up
+                if column.path[-1] == "name" or named:
                     least = max(least, NAME_MIN_CHARS * char + 16)
                 width = self._widths.get(column.key) or self._fitted.get(column.key)
-                if width is None and rows:
+                if width is None and rows and not named:
                     width = self._fitted[column.key] = max(
                         least, min(self._content_width(logical, rows), FIT_MAX_CHARS * char) + 16
                     )
                 if width is None:
-                    width = max(least, column.width_chars * char + 16)
+                    width = least if named else max(least, column.width_chars * char + 16)
                 if header.sectionSize(logical) != width:
                     header.resizeSection(logical, width)
         finally:

@@ -501,6 +501,38 @@ def test_a_cell_cut_off_shows_its_whole_text_in_the_tooltip(qtbot, make_view):
     assert tooltip_at(size) == view.model.data(view.model.index(2, size), Qt.ItemDataRole.ToolTipRole)
 
 
+def test_id_columns_show_the_names_of_what_they_point_to(qtbot, make_view, ui_client):
+    snapshots = make_view("volume", SNAPSHOTS, "Snapshots")
+    loaded(qtbot, snapshots)
+    source = column_of(snapshots, "protection_data.source_id")
+    model = snapshots.model
+    assert model.headerData(source, Qt.Orientation.Horizontal) == "Source volume"
+    ids = {model.data(model.index(r, source), VALUE_ROLE) for r in range(model.rowCount())} - {None}
+    names = {
+        v["id"]: v["name"]
+        for v in run(
+            ui_client.query("volume", select="id,name", where=F("id").is_in(sorted(ids)), limit=2000)
+        ).items
+    }
+    qtbot.waitUntil(lambda: texts(snapshots, "protection_data.source_id")[0] in names.values(), timeout=10000)
+    for row in range(model.rowCount()):
+        value = model.data(model.index(row, source), VALUE_ROLE)  # the raw value stays the id
+        if value is not None:
+            assert model.text(row, source) == names[value]
+            assert model.data(model.index(row, source), Qt.ItemDataRole.ToolTipRole) == f"volume {value}"
+
+    assert snapshots.detail.placeholder.text() == "Select a snapshot to see its details."
+    users = make_view("local_user", None, "Local Users")
+    loaded(qtbot, users)
+    role = column_of(users, "role_id")
+    assert users.model.headerData(role, Qt.Orientation.Horizontal) == "Role"
+    qtbot.waitUntil(lambda: "Administrator" in texts(users, "role_id"), timeout=10000)
+    assert (
+        make_view("alert", None, "Alerts").detail.placeholder.text() == "Select an alert to see its details."
+    )
+    shoot(snapshots, "view-snapshots-named")
+
+
 def test_moved_columns_are_saved_in_their_order(qtbot, make_view):
     view = make_view()
     loaded(qtbot, view)
