@@ -106,6 +106,19 @@ _WORDS = {
     "dhsm": "DHSM",
     "nvm": "NVM",
     "snmp": "SNMP",
+    "eth": "Ethernet",
+    "vg": "VG",
+    "vvol": "vVol",
+    "vm": "VM",
+    "windows": "Windows",
+    "x509": "X.509",
+    "smtp": "SMTP",
+    "kmip": "KMIP",
+    "sas": "SAS",
+    "be": "BE",
+    "cdc": "CDC",
+    "vsphere": "vSphere",
+    "netapp": "NetApp",
 }
 _IPV = re.compile(r"(?i)^ipv[46]$")
 
@@ -227,9 +240,14 @@ def enum_text(value: object, enum: Enum | None) -> str:
     if value is None:
         return EMPTY
     text = str(value)
-    if enum is not None:
-        text = enum.labels.get(text, text)
-    return text.replace("__", "/").replace("_", " ")
+    label = enum.labels.get(text) if enum is not None else None
+    if label is not None and not label.islower():
+        return label.replace("__", "/").replace("_", " ")
+    if text.islower() and "__" not in text:
+        # Values spelled as identifiers, with no better label (resource types, actions):
+        # "fc_port" → "FC port", "attach" → "Attach".
+        return humanize(text)
+    return (label or text).replace("__", "/").replace("_", " ")
 
 
 def compact_json(value: object, limit: int = 200) -> str:

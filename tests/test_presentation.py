@@ -22,6 +22,7 @@ from console.presentation import (
     FilterValueError,
     Presentation,
     conditions_expression,
+    enum_text,
     format_bytes,
     format_duration,
     format_exact_bytes,
@@ -455,3 +456,19 @@ def test_parts_without_pages_show_as_text(pres):
     assert items["initiators"].links == ()
     assert "iqn.1998-01.com.vmware:esx-01" in items["initiators"].text
     assert "iSCSI" in items["initiators"].text
+
+
+def test_enum_values_spelled_as_identifiers_read_as_words():
+    catalog = load_catalog()
+    types, actions = catalog.enums["ResourceTypeEnum"], catalog.enums["ResourceActionEnum"]
+    assert [enum_text(v, types) for v in ("fc_port", "eth_port", "x509_certificate", "ntp", "volume")] == [
+        "FC port",
+        "Ethernet port",
+        "X.509 certificate",
+        "NTP",
+        "Volume",
+    ]
+    assert enum_text("configure_metro", actions) == "Configure metro"
+    # Labels the spec gives, and values already spelled for people, stay as they are.
+    assert enum_text("In_Progress", catalog.enums["JobStateEnum"]) == "In Progress"
+    assert enum_text("Primary", None) == "Primary"

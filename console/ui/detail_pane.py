@@ -256,8 +256,8 @@ class DetailPane(QWidget):
                 # Fixed shares: the longest label must not squeeze every value (labels wrap between
                 # words, values anywhere).
                 parts.append(
-                    f"<tr><td class='label' width='38%'>{html.escape(item.label)}</td>"
-                    f"<td class='value' width='62%'{tip}>{value}</td></tr>"
+                    f"<tr><td class='label' width='40%'>{html.escape(item.label)}</td>"
+                    f"<td class='value' width='60%'{tip}>{value}</td></tr>"
                 )
         parts.append("</table>")
         scroll = self.browser.verticalScrollBar().value()

@@ -753,6 +753,7 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
         if self.settings.window_state:
             self.restoreState(QByteArray(self.settings.window_state))
+
         # The problems panel opens when there is something to show, not because it was open last time.
         self.error_dock.hide()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeView, QWidget
 
@@ -23,6 +23,9 @@ KIND_ARRAY = "array"
 KIND_GROUP = "group"
 KIND_ENTRY = "entry"
 
+NAV_WIDTH = 190
+"""The navigation's width at first (the user may drag it; the width is remembered)."""
+
 
 class NavigationTree(QTreeView):
     entryActivated = Signal(str, str)
@@ -31,6 +34,10 @@ class NavigationTree(QTreeView):
     reconnectRequested = Signal(str)
     disconnectRequested = Signal(str)
     editRequested = Signal(str)
+
+    def sizeHint(self) -> QSize:
+        # As wide as its labels need (Qt's default for a tree is 256 px), the rest for the tables.
+        return QSize(NAV_WIDTH, super().sizeHint().height())
 
     def __init__(self, navigation: Navigation, parent: QWidget | None = None) -> None:
         super().__init__(parent)

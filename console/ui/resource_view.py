@@ -70,7 +70,7 @@ SELECT_SEARCH_ROWS = 10_000
 """``select_id`` pages this far for a row before it filters on the id instead."""
 STATE_VERSION = 1
 
-DETAIL_WIDTH = 320
+DETAIL_WIDTH = 360
 # Column widths and pane sizes a saved state may set, in pixels.
 MIN_SIZE, MAX_SIZE = 9, 10_000
 
@@ -692,11 +692,11 @@ class ResourceView(QWidget):
         self._applying_widths = True
         try:
             for logical, column in enumerate(self.model.shown_columns):
-                # The label and the sort arrow always fit; names get room for names further down
+                # The label and the sort arrow always fit; the name gets room for names further down
                 # (the first rows, sorted by name, are often the short ones).
                 least = label_metrics.horizontalAdvance(column.label) + 30
                 named = self.model.shows_names(logical)  # ids now, names once looked up
-                if column.path[-1] == "name" or named:
+                if column.key == "name" or named:
                     least = max(least, NAME_MIN_CHARS * char + 16)
                 width = self._widths.get(column.key) or self._fitted.get(column.key)
                 if width is None and rows and not named:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QToolButton, QWidget
 
 from console.ui.array_session import ArraySession, State
 from console.ui.style import colour_pixmap
@@ -37,9 +37,9 @@ class StatusBar(QStatusBar):
         self.version_label.setObjectName("statusVersion")
         self.state_label = QLabel()
         self.state_label.setObjectName("statusState")
-        self.reconnect_button = QToolButton()
-        self.reconnect_button.setText("Reconnect now")
-        self.reconnect_button.setAutoRaise(True)
+        # A real button (not a flat one that reads as text): it is the one thing to do here.
+        self.reconnect_button = QPushButton("Reconnect now")
+        self.reconnect_button.setToolTip("Try to reach the array now instead of waiting")
         self.reconnect_button.hide()
         self.errors_button = QToolButton()
         self.errors_button.setObjectName("statusErrors")
