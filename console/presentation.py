@@ -1340,6 +1340,8 @@ class _DetailBuilder:
         reference = target is not None
         if reference and label.endswith(" ID"):
             label = label.removesuffix(" ID")
+        if kind == DATETIME and label.endswith(" timestamp"):
+            label = label.removesuffix(" timestamp")  # under "Dates": "Called home", "Email sent"
         if target is not None and isinstance(value, str):
             rel = fields.get(name.removesuffix("_id"))
             related = container.get(name.removesuffix("_id")) if rel is not None and rel.is_relation else None
@@ -1461,7 +1463,26 @@ def _plain_text(value: Any) -> str:
 
 
 def _object_summary(item: Any) -> str:
+    """One line for an embedded object. Something that happened (an alert's events) reads as
+    "when · severity · what"; anything else as its fields, times in local time."""
     if not isinstance(item, dict):
         return _plain_text(item)
+    stamp = next((v for k, v in item.items() if k.endswith("_timestamp") and v), None)
+    headline = next(
+        (item[k] for k in ("description_l10n", "message_l10n", "description", "message") if item.get(k)),
+        None,
+    )
+    if headline is not None:
+        parts = [format_timestamp(stamp)] if stamp else []
+        severity = item.get("severity_l10n") or item.get("severity")
+        if severity:
+            parts.append(str(severity))
+        return " · ".join([*parts, str(headline)])
     shown = [(k, v) for k, v in item.items() if v not in (None, "", [], {}) and not k.endswith("_l10n")]
-    return ", ".join(f"{humanize(k)}: {_plain_text(v)}" for k, v in shown) or EMPTY
+    return (
+        ", ".join(
+            f"{humanize(k)}: {format_timestamp(v) if k.endswith('_timestamp') else _plain_text(v)}"
+            for k, v in shown
+        )
+        or EMPTY
+    )

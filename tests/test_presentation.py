@@ -472,3 +472,24 @@ def test_enum_values_spelled_as_identifiers_read_as_words():
     # Labels the spec gives, and values already spelled for people, stay as they are.
     assert enum_text("In_Progress", catalog.enums["JobStateEnum"]) == "In Progress"
     assert enum_text("Primary", None) == "Primary"
+
+
+def test_an_alerts_events_read_as_lines_and_its_dates_without_timestamp(pres):
+    stamp = "2026-11-27T20:58:57.141+00:00"
+    record = {
+        "id": "a1",
+        "description_l10n": "Power supply B has failed.",
+        "called_home_timestamp": stamp,
+        "events": [
+            {
+                "id": "e1",
+                "event_code": "0x00401201",
+                "severity": "Critical",
+                "generated_timestamp": stamp,
+                "description_l10n": "Power supply B has failed.",
+            }
+        ],
+    }
+    items = {i.key: i for g in pres.detail_groups("alert", record) for i in g.items}
+    assert items["events"].text == f"{format_timestamp(stamp)} · Critical · Power supply B has failed."
+    assert items["called_home_timestamp"].label == "Called home"

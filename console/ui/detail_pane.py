@@ -18,7 +18,7 @@ from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
-from console.api import F, NotFound, PowerStoreClient
+from console.api import AuthenticationFailed, ConnectionLost, F, NotFound, PowerStoreClient, ServerBusy
 from console.presentation import DetailGroup, Link, Presentation
 from console.ui import qt_async
 
@@ -151,8 +151,7 @@ class DetailPane(QWidget):
     def refresh(self) -> None:
         """Fetch the shown record again."""
         if self._wanted is not None:
-            self._record = None
-            self._timer.start()
+            self._timer.start()  # the record shown stays until the new one is in
 
     def open_link(self, link: Link) -> None:
         self.relatedRequested.emit(link.type_name, link.id)
@@ -183,9 +182,17 @@ class DetailPane(QWidget):
                 self._groups = []
                 self._show_placeholder("This resource is no longer on the array.")
             return
+        except (ConnectionLost, ServerBusy, AuthenticationFailed) as exc:
+            # The session deals with it (reconnecting, asking for the password) and reloads the
+            # view afterwards: the pane waits, keeping the record it shows.
+            if resource_id == self._wanted:
+                if self._record is None or str(self._record.get("id")) != resource_id:
+                    self._show_placeholder("Waiting for the array to answer…")
+                self.failed.emit(exc)
+            return
         except Exception as exc:
             if resource_id == self._wanted:
-                self._show_placeholder(f"Could not load the details: {exc}")
+                self._show_placeholder(f"Could not load the details: {exc}", error=True)
                 self.failed.emit(exc)
             return
         if resource_id != self._wanted:
@@ -229,8 +236,12 @@ class DetailPane(QWidget):
 
     # -- rendering ---------------------------------------------------------------------------------
 
-    def _show_placeholder(self, text: str) -> None:
+    def _show_placeholder(self, text: str, *, error: bool = False) -> None:
         self.placeholder.setText(text)
+        # Hints are greyed; a failure is said in plain (red) text, whole in the tooltip.
+        self.placeholder.setEnabled(error)
+        self.placeholder.setStyleSheet("color: #c62828;" if error else "")
+        self.placeholder.setToolTip(text if error else "")
         self.placeholder.setVisible(True)
         self.tabs.setVisible(False)
 

@@ -290,11 +290,16 @@ def test_a_lost_connection_counts_down_reconnects_and_reloads_the_views(qtbot, t
         wait_loaded(qtbot, view)
         view.table.selectRow(3)
         selected = view.selected_ids()
+        qtbot.waitUntil(lambda: view.detail.record is not None, timeout=10000)
         sim.stop()
 
         view.reload()
         wait_state(qtbot, session, State.RECONNECTING, timeout=30000)
         qtbot.waitUntil(lambda: "Reconnecting in" in window.status.state_label.text(), timeout=5000)
+        # The details of the selected row stay while the array is away (no error text in their place).
+        qtbot.wait(300)
+        assert view.detail.tabs.isVisible()
+        assert str(view.detail.record["id"]) == str(selected[0])
         assert window.status.reconnect_button.isVisible()
         assert "flaky  ·  retry in" in window.tree.tree_model.item(0).text()
         assert window.errors.count() == 0  # a lost connection is a state, not a problem report
