@@ -18,9 +18,10 @@ from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
-from console.api import AuthenticationFailed, ConnectionLost, F, NotFound, PowerStoreClient, ServerBusy
+from console.api import AuthenticationFailed, ConnectionLost, NotFound, PowerStoreClient, ServerBusy
 from console.presentation import DetailGroup, Link, Presentation
 from console.ui import qt_async
+from console.ui.reference_names import names_of
 
 log = logging.getLogger(__name__)
 
@@ -211,22 +212,12 @@ class DetailPane(QWidget):
         self.loaded.emit(resource_id)
 
     async def _names(self, ids_by_type: dict[str, list[str]]) -> dict[tuple[str, str], str]:
-        """The names of resources the record gave by id only; those that cannot be had (gone, not
-        permitted, the array busy) keep showing their id."""
+        """The names of resources the record gave by id only; those that cannot be had keep
+        showing their id."""
         names: dict[tuple[str, str], str] = {}
         for type_name, ids in ids_by_type.items():
-            try:
-                page = await self._client.query(
-                    type_name, select="id,name", where=F("id").is_in(ids), limit=len(ids)
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.debug("names of %s %s not shown: %s", type_name, ids, exc)
-                continue
-            for item in page.items:
-                if item.get("name"):
-                    names[(type_name, str(item.get("id")))] = str(item["name"])
+            found = await names_of(self._client, type_name, ids)
+            names.update({(type_name, resource_id): name for resource_id, name in found.items()})
         return names
 
     def _cancel(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
@@ -57,22 +57,28 @@ class ReferenceNames(QObject):
             task.cancel()
 
     async def _look_up(self, type_name: str, ids: list[str]) -> None:
-        found = False
-        for start in range(0, len(ids), BATCH):
-            batch = ids[start : start + BATCH]
-            try:
-                page = await self._client.query(
-                    type_name, select="id,name", where=F("id").is_in(batch), limit=len(batch)
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # Ids stay ids (and are not asked for again): the table is no worse off.
-                log.debug("names of %d %s not looked up: %s", len(batch), type_name, exc)
-                continue
-            for item in page.items:
-                if item.get("name"):
-                    self._names[(type_name, str(item.get("id")))] = str(item["name"])
-                    found = True
+        # Ids not found stay ids (and are not asked for again): the table is no worse off.
+        found = await names_of(self._client, type_name, ids)
+        for resource_id, name in found.items():
+            self._names[(type_name, resource_id)] = name
         if found and shiboken6.isValid(self):
             self.arrived.emit()
+
+
+async def names_of(client: PowerStoreClient, type_name: str, ids: Sequence[str]) -> dict[str, str]:
+    """id → name of those of ``ids`` that can be had, in queries of ``BATCH`` ids; a batch that
+    fails (not permitted, the array busy) names nothing."""
+    names: dict[str, str] = {}
+    for start in range(0, len(ids), BATCH):
+        batch = list(ids[start : start + BATCH])
+        try:
+            page = await client.query(
+                type_name, select="id,name", where=F("id").is_in(batch), limit=len(batch)
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.debug("names of %d %s not looked up: %s", len(batch), type_name, exc)
+            continue
+        names.update({str(item.get("id")): str(item["name"]) for item in page.items if item.get("name")})
+    return names

@@ -59,6 +59,17 @@ def make_window(
     return window
 
 
+def window_with_saved_array(
+    qtbot, tmp_path: Path, sim: SimulatorProcess, name: str = "prod-a", **connection_options: object
+) -> tuple[MainWindow, Connection]:
+    """A window whose store holds a connection to ``sim``, its password in the (test) keyring."""
+    secrets = SecretStore()
+    window = make_window(qtbot, tmp_path, secrets=secrets)
+    connection = window.store.add(sim_connection(sim, name, **connection_options))  # type: ignore[arg-type]
+    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    return window, connection
+
+
 def close_window(qtbot, window: MainWindow, timeout: int = 15000) -> int:
     """Close as the user would (sessions log out) and wait until the window is really closed."""
     # Let requests in flight finish first: one cancelled during its TLS handshake leaks its socket

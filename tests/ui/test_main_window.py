@@ -23,6 +23,7 @@ from tests.ui.shell_support import (
     sim_connection,
     wait_loaded,
     wait_state,
+    window_with_saved_array,
 )
 
 pytestmark = pytest.mark.qt_log_ignore(QT_NOISE)
@@ -37,10 +38,7 @@ def keyring_backend():
 def test_connect_with_the_keyring_password_shows_the_array_and_its_volumes(
     qtbot, qtmodeltester, tmp_path, ui_simulator, keyring_backend
 ):
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(ui_simulator, "prod-a"))
-    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    window, connection = window_with_saved_array(qtbot, tmp_path, ui_simulator, "prod-a")
     assert window.central.currentWidget() is window.welcome
 
     session = window.connect_saved(connection.id)
@@ -124,10 +122,7 @@ def test_several_arrays_at_once_each_with_its_own_client_name_and_colour(
 
 
 def test_geometry_docks_last_arrays_and_tabs_are_restored(qtbot, tmp_path, ui_simulator, keyring_backend):
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(ui_simulator, "prod-a"))
-    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    window, connection = window_with_saved_array(qtbot, tmp_path, ui_simulator, "prod-a")
     session = window.connect_saved(connection.id)
     wait_state(qtbot, session, State.CONNECTED)
     hosts = window.open_entry(connection.id, "hosts")
@@ -144,7 +139,7 @@ def test_geometry_docks_last_arrays_and_tabs_are_restored(qtbot, tmp_path, ui_si
     assert saved.current_view == [connection.id, "hosts"]
     assert saved.view_states["hosts"]["columns"][:2] == ["name", "os_type"]
 
-    again = make_window(qtbot, tmp_path, secrets=secrets, store=window.store, resize=False)
+    again = make_window(qtbot, tmp_path, secrets=window.secrets, store=window.store, resize=False)
     assert (again.width(), again.height()) == (760, 560)
     assert not again.nav_dock.isVisible()
     assert again.restore_last() == 1
@@ -268,10 +263,7 @@ def test_screenshot_mode_fails_with_a_message_on_an_unexpected_error(qtbot, tmp_
 def test_disconnecting_the_only_array_then_connecting_it_again(
     qtbot, tmp_path, ui_simulator, keyring_backend
 ):
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(ui_simulator, "prod-a"))
-    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    window, connection = window_with_saved_array(qtbot, tmp_path, ui_simulator, "prod-a")
     old = window.connect_saved(connection.id)
     wait_state(qtbot, old, State.CONNECTED)
     wait_loaded(qtbot, window.view_of(connection.id, "volumes"))
@@ -295,10 +287,7 @@ def test_disconnecting_the_only_array_then_connecting_it_again(
 def test_a_late_signal_of_a_disconnected_session_changes_nothing(
     qtbot, tmp_path, ui_simulator, keyring_backend
 ):
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(ui_simulator, "prod-a"))
-    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    window, connection = window_with_saved_array(qtbot, tmp_path, ui_simulator, "prod-a")
     old = window.connect_saved(connection.id)
     wait_state(qtbot, old, State.CONNECTED)
     old.deleteLater = lambda: None  # kept alive, as one still logging out from a slow array is

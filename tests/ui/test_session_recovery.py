@@ -26,6 +26,7 @@ from tests.ui.shell_support import (
     sim_connection,
     wait_loaded,
     wait_state,
+    window_with_saved_array,
 )
 
 pytestmark = pytest.mark.qt_log_ignore(QT_NOISE)
@@ -55,10 +56,7 @@ def keyring_backend():
 
 
 def test_trust_on_first_use_shows_the_certificate_and_pins_it(qtbot, tmp_path, ui_simulator, keyring_backend):
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(ui_simulator, "tofu", trusted_ca=False))
-    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    window, connection = window_with_saved_array(qtbot, tmp_path, ui_simulator, "tofu", trusted_ca=False)
     session = window.connect_saved(connection.id)
     wait_state(qtbot, session, State.TRUST_NEEDED)
     dialog = window.trust_dialogs[connection.id]
@@ -87,10 +85,7 @@ def test_trust_on_first_use_shows_the_certificate_and_pins_it(qtbot, tmp_path, u
 def test_a_pin_made_while_the_connection_manager_is_open_survives_its_next_save(
     qtbot, tmp_path, ui_simulator, keyring_backend
 ):
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(ui_simulator, "tofu", trusted_ca=False))
-    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    window, connection = window_with_saved_array(qtbot, tmp_path, ui_simulator, "tofu", trusted_ca=False)
     manager = window.show_connections(select=connection.id)
     manager.colour.setCurrentIndex((manager.colour.currentIndex() + 1) % manager.colour.count())  # unsaved
     session = window.connect_saved(connection.id)
@@ -112,10 +107,7 @@ def test_a_pin_made_while_the_connection_manager_is_open_survives_its_next_save(
 def test_f5_while_new_connection_settings_are_applied_is_no_problem(
     qtbot, tmp_path, ui_simulator, keyring_backend
 ):
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(ui_simulator, "prod-a"))
-    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    window, connection = window_with_saved_array(qtbot, tmp_path, ui_simulator, "prod-a")
     session = window.connect_saved(connection.id)
     wait_state(qtbot, session, State.CONNECTED)
     view = window.view_of(connection.id, "volumes")
@@ -367,10 +359,7 @@ def test_an_array_down_at_the_first_connect_shows_user_and_role_once_it_is_back(
     certs = tmp_path / "certs"
     sim = SimulatorProcess(cert_dir=certs, args=["--volumes", "30"]).start()
     sim.stop()  # its certificates and port stay: the array is down when the console starts
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(sim, "late"))
-    secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
+    window, connection = window_with_saved_array(qtbot, tmp_path, sim, "late")
     back: SimulatorProcess | None = None
     try:
         session = window.connect_saved(connection.id)
