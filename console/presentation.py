@@ -451,6 +451,8 @@ class Column:
         if value is None:
             return "" if self.to_many else EMPTY
         items = value if isinstance(value, list | tuple) else [value]
+        if self.item_enum is not None and self.item_enum.name == "DaysOfWeekEnum":
+            return days_text(items)
         names = _names_for(items, l10n)
         kind = self.item_kind or TEXT
         return ", ".join(
@@ -458,6 +460,22 @@ class Column:
             for v, n in zip(items, names, strict=True)
             if v is not None
         )
+
+
+_WEEK = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def days_text(days: Sequence[Any]) -> str:
+    """A schedule's days as people say them: "Every day", "Monday to Friday", "Mon, Wed, Fri"."""
+    chosen = {str(d) for d in days if d is not None}
+    if chosen == set(_WEEK):
+        return "Every day"
+    if chosen == set(_WEEK[:5]):
+        return "Monday to Friday"
+    if chosen == set(_WEEK[5:]):
+        return "Saturday and Sunday"
+    ordered = [d for d in _WEEK if d in chosen] + sorted(chosen - set(_WEEK))
+    return ordered[0] if len(ordered) == 1 else ", ".join(d[:3] for d in ordered)
 
 
 def _names_for(items: Sequence[Any], l10n: Any) -> Sequence[Any]:

@@ -493,3 +493,14 @@ def test_an_alerts_events_read_as_lines_and_its_dates_without_timestamp(pres):
     items = {i.key: i for g in pres.detail_groups("alert", record) for i in g.items}
     assert items["events"].text == f"{format_timestamp(stamp)} · Critical · Power supply B has failed."
     assert items["called_home_timestamp"].label == "Called home"
+
+
+def test_a_schedules_days_read_as_people_say_them(pres):
+    column = pres.column("snapshot_rule", "days_of_week")
+    week = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    assert column.display(week) == "Every day"
+    assert column.display(week[:5]) == "Monday to Friday"
+    assert column.display(["Sunday", "Saturday"]) == "Saturday and Sunday"
+    assert column.display(["Sunday"]) == "Sunday"
+    assert column.display(["Friday", "Monday", "Wednesday"]) == "Mon, Wed, Fri"
+    assert column.csv_value(week[:5]) == "Monday; Tuesday; Wednesday; Thursday; Friday"  # exact in CSV
