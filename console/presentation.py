@@ -425,7 +425,9 @@ class Column:
         if value is None:
             return EMPTY
         if kind == ENUM:
-            return l10n if isinstance(l10n, str) and l10n else enum_text(value, enum)
+            # The array's own text, unless it is only the identifier spelled with spaces.
+            raw = l10n == str(value).replace("_", " ") and str(value).islower()
+            return l10n if isinstance(l10n, str) and l10n and not raw else enum_text(value, enum)
         if kind == BYTES:
             return format_bytes(value)
         if kind == DATETIME:

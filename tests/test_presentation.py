@@ -192,7 +192,7 @@ def test_an_array_of_enums_uses_its_localised_twin(pres):
     days = pres.column("snapshot_rule", "days_of_week")
     assert days.kind == LIST
     assert days.l10n_path == ("days_of_week_l10n",)
-    assert days.display(["Monday", "Sunday"]) == "Monday, Sunday"
+    assert days.display(["Monday", "Sunday"]) == "Mon, Sun"  # a schedule's days, said short
     assert days.filter_attr == "days_of_week"
 
 
@@ -504,3 +504,9 @@ def test_a_schedules_days_read_as_people_say_them(pres):
     assert column.display(["Sunday"]) == "Sunday"
     assert column.display(["Friday", "Monday", "Wednesday"]) == "Mon, Wed, Fri"
     assert column.csv_value(week[:5]) == "Monday; Tuesday; Wednesday; Thursday; Friday"  # exact in CSV
+
+
+def test_an_l10n_text_that_only_spells_the_identifier_reads_as_words(pres):
+    column = pres.column("alert", "resource_type")
+    assert column.display("fc_port", "fc port") == "FC port"
+    assert column.display("fc_port", "Port FC") == "Port FC"  # the array's own wording stays

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     Qt,
@@ -52,7 +53,14 @@ from PySide6.QtWidgets import (
 )
 
 from console.api import Expression, PowerStoreClient, all_of
-from console.presentation import FilterCondition, FilterValueError, Presentation, presentation, quick_filter
+from console.presentation import (
+    Column,
+    FilterCondition,
+    FilterValueError,
+    Presentation,
+    presentation,
+    quick_filter,
+)
 from console.ui import qt_async
 from console.ui.column_chooser import ColumnChooser
 from console.ui.csv_export import CsvExport, ExportProgress
@@ -439,7 +447,7 @@ class ResourceView(QWidget):
         header.setSortIndicatorShown(True)
         header.setSectionsMovable(True)
         header.setHighlightSections(False)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)  # the view fills with the last column itself (_fill_last)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
@@ -449,7 +457,9 @@ class ResourceView(QWidget):
         table.selectionModel().selectionChanged.connect(self._selection_changed)
         table.selectionModel().currentRowChanged.connect(self._current_changed)
         table.verticalScrollBar().valueChanged.connect(self._maybe_prefetch)
+        header.sectionMoved.connect(lambda *_: self._fill_last())
         self.table = table
+        table.viewport().installEventFilter(self)
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -681,34 +691,64 @@ class ResourceView(QWidget):
         columns = self.model.shown_columns
         if 0 <= logical < len(columns) and new > 0 and not self._applying_widths:
             self._widths[columns[logical].key] = new
+            self._fill_last()
 
     def _apply_widths(self) -> None:
         """Each column as wide as the user made it, else fitted to its label and first rows (once,
-        so that sorting or paging does not make columns jump), else a width for its kind."""
+        so that sorting or paging does not make columns jump), else a width for its kind; the last
+        one also fills what is left of the table."""
         header = self.table.horizontalHeader()
-        char = max(self.table.fontMetrics().horizontalAdvance("0"), 6)
-        label_metrics = header.fontMetrics()
         rows = min(self.model.rowCount(), FIT_SAMPLE_ROWS)
         self._applying_widths = True
         try:
             for logical, column in enumerate(self.model.shown_columns):
-                # The label and the sort arrow always fit; the name gets room for names further down
-                # (the first rows, sorted by name, are often the short ones).
-                least = label_metrics.horizontalAdvance(column.label) + 30
-                named = self.model.shows_names(logical)  # ids now, names once looked up
-                if column.key == "name" or named:
-                    least = max(least, NAME_MIN_CHARS * char + 16)
-                width = self._widths.get(column.key) or self._fitted.get(column.key)
-                if width is None and rows and not named:
-                    width = self._fitted[column.key] = max(
-                        least, min(self._content_width(logical, rows), FIT_MAX_CHARS * char) + 16
-                    )
-                if width is None:
-                    width = least if named else max(least, column.width_chars * char + 16)
+                width = self._own_width(logical, column, rows)
                 if header.sectionSize(logical) != width:
                     header.resizeSection(logical, width)
         finally:
             self._applying_widths = False
+        self._fill_last()
+
+    def _own_width(self, logical: int, column: Column, rows: int) -> int:
+        char = max(self.table.fontMetrics().horizontalAdvance("0"), 6)
+        # The label and the sort arrow always fit; the name gets room for names further down (the
+        # first rows, sorted by name, are often the short ones).
+        least = self.table.horizontalHeader().fontMetrics().horizontalAdvance(column.label) + 30
+        named = self.model.shows_names(logical)  # ids now, names once looked up
+        if column.key == "name" or named:
+            least = max(least, NAME_MIN_CHARS * char + 16)
+        width = self._widths.get(column.key) or self._fitted.get(column.key)
+        if width is None and rows and not named:
+            width = self._fitted[column.key] = max(
+                least, min(self._content_width(logical, rows), FIT_MAX_CHARS * char) + 16
+            )
+        if width is None:
+            width = least if named else max(least, column.width_chars * char + 16)
+        return width
+
+    def _fill_last(self) -> None:
+        """The last column on screen reaches the table's right edge, but is never wider than its
+        own width when the columns do not fit anyway (Qt's stretchLastSection keeps a stretched
+        width when the table narrows, and then scrolls for nothing)."""
+        header = self.table.horizontalHeader()
+        columns = self.model.shown_columns
+        if header.count() == 0 or header.count() != len(columns):
+            return
+        last = header.logicalIndex(header.count() - 1)
+        others = sum(header.sectionSize(i) for i in range(header.count()) if i != last)
+        rows = min(self.model.rowCount(), FIT_SAMPLE_ROWS)
+        width = max(self._own_width(last, columns[last], rows), self.table.viewport().width() - others)
+        if header.sectionSize(last) != width:
+            self._applying_widths = True
+            try:
+                header.resizeSection(last, width)
+            finally:
+                self._applying_widths = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fill_last()
+        return False
 
     def _content_width(self, logical: int, rows: int) -> int:
         metrics = self.table.fontMetrics()
@@ -720,7 +760,10 @@ class ResourceView(QWidget):
 
     def _remember_widths(self) -> None:
         header = self.table.horizontalHeader()
+        last = header.logicalIndex(header.count() - 1) if header.count() else -1
         for logical, column in enumerate(self.model.shown_columns):
+            if logical == last and column.key not in self._widths:
+                continue  # its width is partly the table's leftover space, not a choice
             if logical < header.count() and header.sectionSize(logical) > 0:
                 self._widths[column.key] = header.sectionSize(logical)
 

@@ -533,6 +533,22 @@ def test_id_columns_show_the_names_of_what_they_point_to(qtbot, make_view, ui_cl
     shoot(snapshots, "view-snapshots-named")
 
 
+def test_the_last_column_fills_the_table_but_never_makes_it_scroll(qtbot, make_view):
+    view = make_view("appliance", None, "Appliances")
+    loaded(qtbot, view)
+    header = view.table.horizontalHeader()
+    last = header.logicalIndex(header.count() - 1)
+    own = view._fitted[view.model.shown_columns[last].key]
+    view.resize(1900, 700)
+    qtbot.waitUntil(lambda: header.length() == view.table.viewport().width())  # filled to the edge
+    assert header.sectionSize(last) > own
+    view.resize(900, 700)
+    # Narrower than its columns: the last one is back to its own width, not the stretched one.
+    qtbot.waitUntil(lambda: header.sectionSize(last) == own)
+    assert header.length() > view.table.viewport().width()
+    assert view.model.shown_columns[last].key not in view.save_state()["widths"]
+
+
 def test_moved_columns_are_saved_in_their_order(qtbot, make_view):
     view = make_view()
     loaded(qtbot, view)
