@@ -483,9 +483,11 @@ def _connect(path: Path, *, durable: bool) -> sqlite3.Connection:
             raise JournalError(f"the job journal {path} cannot use WAL mode (it is in {mode} mode)")
         conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.executescript(SCHEMA)
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        # One transaction: a journal cut off while being created is an empty database, not a
+        # stranger without a version.
+        conn.executescript(
+            f"BEGIN;\n{SCHEMA}\nINSERT OR IGNORE INTO meta (key, value) "
+            f"VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
     except sqlite3.DatabaseError as exc:
         conn.close()

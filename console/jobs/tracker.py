@@ -366,26 +366,28 @@ class JobTracker:
             raise
         answered = time.time()
         tracking = replace(job, job_id=job_id, status=Status.TRACKING, updated=answered)
-        # Followed from now on, whatever happens to the caller: the array runs the job.
-        mono = time.monotonic()
-        watch = _Watch(tracking, next_poll=mono + self.policy.min_interval, since=mono, moved_at=mono)
-        watch.sent = (sent, answered)
-        arr.watches[job.key] = watch
         self._reachable(arr)
-        commit = asyncio.ensure_future(self._commit_job_id(arr, tracking))
+        commit = asyncio.ensure_future(self._commit_job_id(arr, tracking, (sent, answered)))
         self._background.add(commit)
         commit.add_done_callback(self._background.discard)
-        # A caller cancelled now (a dialog closed) does not stop the job id reaching the journal.
+        # A caller cancelled now (a dialog closed) stops neither the job id reaching the journal nor
+        # the job being followed: the array runs it.
         await asyncio.shield(commit)
         return tracking
 
-    async def _commit_job_id(self, arr: _Array, tracking: Job) -> None:
+    async def _commit_job_id(self, arr: _Array, tracking: Job, sent: tuple[float, float]) -> None:
         try:
             await self._settle(tracking, {"status": "tracking", "job_id": tracking.job_id})
         except DuplicateJob:
             # Only an orphan search racing this answer could have claimed it; the answer wins.
             log.error("job %s of %s was already adopted by another entry", tracking.job_id, arr.name)
             self._jobs[tracking.key] = tracking
+        # Polled only once the job id is committed: a poll's newer state is never overwritten by it.
+        mono = time.monotonic()
+        watch = _Watch(tracking, next_poll=mono + self.policy.min_interval, since=mono, moved_at=mono)
+        watch.sent = sent
+        arr.watches[tracking.key] = watch
+        arr.wake.set()
 
     async def _refuse(self, job: Job, reason: str) -> None:
         refused = replace(job, status=Status.REFUSED, error=reason, updated=time.time())
@@ -555,7 +557,13 @@ class JobTracker:
         while len(self._ended) > self.policy.keep_finished:
             oldest = self._ended.popleft()
             job = self._jobs.get(oldest)
-            if job is not None and job.is_final and oldest not in self._ended:
+            # An "outcome unknown" entry stays: the user may still ask for it to be rechecked.
+            if (
+                job is not None
+                and job.is_final
+                and job.status is not Status.UNKNOWN
+                and oldest not in self._ended
+            ):
                 del self._jobs[oldest]
 
     async def _prune_forever(self) -> None:
@@ -954,6 +962,11 @@ def _still_current(
     updates: list[tuple[Job, Mapping[str, Any] | None]], jobs: Mapping[int, Job]
 ) -> list[tuple[Job, Mapping[str, Any] | None]]:
     """A tick's journal writes, less those of entries changed meanwhile by something else (an
-    untrack while the tick awaited the array): their newer state is already in the journal."""
+    untrack while the tick awaited the array): their newer state is already in the journal. An
+    entry that left memory meanwhile (it ended, and newer ones pushed it out) is written."""
     produced = {id(job) for job, _ in updates}
-    return [(job, changes) for job, changes in updates if id(jobs.get(job.key)) in produced]
+    return [
+        (job, changes)
+        for job, changes in updates
+        if (current := jobs.get(job.key)) is None or id(current) in produced
+    ]

@@ -188,6 +188,11 @@ class ArraySession(QObject):
             self._stale_client = True
         return changed
 
+    @property
+    def busy(self) -> bool:
+        """An attempt (connecting, logging in, probing) is under way."""
+        return self._task is not None and not self._task.done()
+
     def reconnect_now(self) -> None:
         """Skip the countdown, retry an offline session, or apply changed connection settings."""
         if self._stale_client:
@@ -195,7 +200,7 @@ class ArraySession(QObject):
             self._timer.stop()
             self._run(self._reconnect_with_new_trust())
             return
-        if self._task is not None and not self._task.done():
+        if self.busy:
             return  # an attempt is under way already; cancelling it mid-handshake gains nothing
         if self.state in (State.RECONNECTING, State.OFFLINE):
             self._timer.stop()
@@ -369,7 +374,8 @@ class ArraySession(QObject):
         self._set_state(State.RECONNECTING)
         if not self.user:
             # No login has got through yet (the array was down from the start): log in now, which
-            # also learns who we are and with what role.
+            # also learns who we are and with what role. Counted, so that the retries space out.
+            self._attempt += 1
             await self._login_and_describe()
             return
         try:

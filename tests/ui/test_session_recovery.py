@@ -5,13 +5,14 @@ changed during the session (re-login in place, views keep their state)."""
 from __future__ import annotations
 
 import hashlib
+import socket
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from PySide6.QtCore import Qt
 
-from console.connections import TRUST_PINNED
+from console.connections import TRUST_PINNED, Connection
 from console.secrets import SERVICE, SecretStore, account
 from console.ui.array_session import State
 from tests.keyrings import MemoryKeyring, installed, no_keyring
@@ -443,3 +444,26 @@ def test_a_password_changed_meanwhile_prompts_in_place_and_views_keep_their_stat
         close_window(qtbot, window)
     finally:
         run(ui_client.request("DELETE", f"local_user/{user_id}"))
+
+
+def test_an_array_down_from_the_start_is_retried_less_and_less_often(qtbot, tmp_path, keyring_backend):
+    with socket.socket() as probe:  # nothing listens there: the array is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    window = make_window(qtbot, tmp_path)
+    session = window.open_connection(
+        Connection.create("down", f"127.0.0.1:{port}", "admin"), password=ADMIN_PASSWORD, transient=True
+    )
+    countdowns = []
+
+    def failed_again() -> bool:  # the attempt is over and the next one counted down
+        return session.state is State.RECONNECTING and session.countdown > 0 and not session.busy
+
+    for _ in range(3):
+        qtbot.waitUntil(failed_again, timeout=10000)
+        countdowns.append(session.countdown)
+        session.reconnect_now()  # as the "Reconnect now" button does
+    qtbot.waitUntil(failed_again, timeout=10000)
+    countdowns.append(session.countdown)
+    assert countdowns == [3, 5, 10, 20], countdowns
+    close_window(qtbot, window)
