@@ -31,7 +31,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QHelpEvent, QKeySequence, QResizeEvent, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QHelpEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -116,6 +116,8 @@ class ResourceView(QWidget):
         """Widths the user chose (or a saved state brought), by column key."""
         self._fitted: dict[str, int] = {}
         """Widths fitted to the first rows a column was shown with, by column key."""
+        self._filled: int | None = None
+        """The column (logical index) stretched to the table's right edge."""
         self._visual: list[str] | None = None
         self._restore: dict[str, Any] | None = None
         self._syncing_sort = False
@@ -571,11 +573,6 @@ class ResourceView(QWidget):
         self.builder.apply()  # the table follows the builder (set_filter ignores a repeat)
         self._filters_changed()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self.empty_label.isVisible():
-            self.empty_label.setGeometry(self.table.viewport().rect())
-
     # -- filters -----------------------------------------------------------------------------------
 
     def _combined_filter(self) -> Expression | None:
@@ -729,25 +726,33 @@ class ResourceView(QWidget):
     def _fill_last(self) -> None:
         """The last column on screen reaches the table's right edge, but is never wider than its
         own width when the columns do not fit anyway (Qt's stretchLastSection keeps a stretched
-        width when the table narrows, and then scrolls for nothing)."""
+        width when the table narrows, and then scrolls for nothing). A column that was last before
+        a move goes back to its own width."""
         header = self.table.horizontalHeader()
         columns = self.model.shown_columns
         if header.count() == 0 or header.count() != len(columns):
             return
-        last = header.logicalIndex(header.count() - 1)
-        others = sum(header.sectionSize(i) for i in range(header.count()) if i != last)
         rows = min(self.model.rowCount(), FIT_SAMPLE_ROWS)
-        width = max(self._own_width(last, columns[last], rows), self.table.viewport().width() - others)
-        if header.sectionSize(last) != width:
-            self._applying_widths = True
-            try:
-                header.resizeSection(last, width)
-            finally:
-                self._applying_widths = False
+        last = header.logicalIndex(header.count() - 1)
+        sizes: dict[int, int] = {}
+        if self._filled is not None and self._filled != last and self._filled < len(columns):
+            sizes[self._filled] = self._own_width(self._filled, columns[self._filled], rows)
+        others = sum(sizes.get(i, header.sectionSize(i)) for i in range(header.count()) if i != last)
+        sizes[last] = max(self._own_width(last, columns[last], rows), self.table.viewport().width() - others)
+        self._filled = last
+        self._applying_widths = True
+        try:
+            for logical, width in sizes.items():
+                if header.sectionSize(logical) != width:
+                    header.resizeSection(logical, width)
+        finally:
+            self._applying_widths = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
             self._fill_last()
+            if self.empty_label.isVisible():
+                self.empty_label.setGeometry(self.table.viewport().rect())
         return False
 
     def _content_width(self, logical: int, rows: int) -> int:
@@ -760,10 +765,9 @@ class ResourceView(QWidget):
 
     def _remember_widths(self) -> None:
         header = self.table.horizontalHeader()
-        last = header.logicalIndex(header.count() - 1) if header.count() else -1
         for logical, column in enumerate(self.model.shown_columns):
-            if logical == last and column.key not in self._widths:
-                continue  # its width is partly the table's leftover space, not a choice
+            if logical == self._filled:
+                continue  # its width is partly the table's leftover space; a drag was recorded as made
             if logical < header.count() and header.sectionSize(logical) > 0:
                 self._widths[column.key] = header.sectionSize(logical)
 

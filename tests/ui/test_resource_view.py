@@ -549,6 +549,39 @@ def test_the_last_column_fills_the_table_but_never_makes_it_scroll(qtbot, make_v
     assert view.model.shown_columns[last].key not in view.save_state()["widths"]
 
 
+def test_a_filled_last_column_moved_or_resized_keeps_only_its_own_width(qtbot, make_view):
+    view = make_view("appliance", None, "Appliances")
+    view.resize(1900, 700)
+    loaded(qtbot, view)
+    header = view.table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.length() == view.table.viewport().width())
+    last = header.logicalIndex(header.count() - 1)
+    key = view.model.shown_columns[last].key
+    own = view._fitted[key]
+    assert header.sectionSize(last) > own + 200  # stretched to the edge
+    # The user's drag of its edge is what is saved, not the width it fills to.
+    header.resizeSection(last, own + 20)
+    assert view.save_state()["widths"][key] == own + 20
+    # Moved to the front, it is no longer stretched: its own width, and the new last one fills.
+    header.moveSection(header.count() - 1, 0)
+    assert header.sectionSize(last) == own + 20
+    assert header.length() == view.table.viewport().width()
+    view.resize(700, 700)
+    qtbot.waitUntil(lambda: header.length() > view.table.viewport().width())
+    assert header.sectionSize(last) == own + 20
+
+
+def test_the_empty_result_stays_centred_when_the_details_close(qtbot, make_view):
+    view = make_view()
+    loaded(qtbot, view)
+    view.set_quick_filter("zzz-no-such-volume")
+    view.apply_quick_filter()
+    loaded(qtbot, view)
+    assert view.empty_label.isVisible()
+    view.details_action.setChecked(False)  # the table widens
+    qtbot.waitUntil(lambda: view.empty_label.geometry() == view.table.viewport().rect())
+
+
 def test_moved_columns_are_saved_in_their_order(qtbot, make_view):
     view = make_view()
     loaded(qtbot, view)
