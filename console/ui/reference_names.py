@@ -57,17 +57,28 @@ class ReferenceNames(QObject):
             task.cancel()
 
     async def _look_up(self, type_name: str, ids: list[str]) -> None:
-        # Ids not found stay ids (and are not asked for again): the table is no worse off.
-        found = await names_of(self._client, type_name, ids)
+        # Ids not found stay ids and are not asked for again; ids whose query failed (the array
+        # busy or away) are asked for again with the next page or reload.
+        failed: list[str] = []
+        try:
+            found = await names_of(self._client, type_name, ids, failed=failed)
+        except asyncio.CancelledError:
+            failed = ids
+            raise
+        finally:
+            for resource_id in failed:
+                self._names.pop((type_name, resource_id), None)
         for resource_id, name in found.items():
             self._names[(type_name, resource_id)] = name
         if found and shiboken6.isValid(self):
             self.arrived.emit()
 
 
-async def names_of(client: PowerStoreClient, type_name: str, ids: Sequence[str]) -> dict[str, str]:
+async def names_of(
+    client: PowerStoreClient, type_name: str, ids: Sequence[str], *, failed: list[str] | None = None
+) -> dict[str, str]:
     """id → name of those of ``ids`` that can be had, in queries of ``BATCH`` ids; a batch that
-    fails (not permitted, the array busy) names nothing."""
+    fails (not permitted, the array busy) names nothing, and its ids go to ``failed``."""
     names: dict[str, str] = {}
     for start in range(0, len(ids), BATCH):
         batch = list(ids[start : start + BATCH])
@@ -79,6 +90,8 @@ async def names_of(client: PowerStoreClient, type_name: str, ids: Sequence[str])
             raise
         except Exception as exc:
             log.debug("names of %d %s not looked up: %s", len(batch), type_name, exc)
+            if failed is not None:
+                failed.extend(batch)
             continue
         names.update({str(item.get("id")): str(item["name"]) for item in page.items if item.get("name")})
     return names

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QHelpEvent
@@ -18,6 +19,7 @@ from console.api import F
 from console.presentation import FilterCondition
 from console.ui import qt_async
 from console.ui.filter_builder import ConditionRow
+from console.ui.reference_names import ReferenceNames
 from console.ui.resource_model import VALUE_ROLE
 from console.ui.resource_view import ResourceView
 from tests.ui.conftest import process_events_until, run
@@ -657,3 +659,19 @@ def test_a_failed_load_is_signalled_and_shown(qtbot, make_view):
     shoot(view, "view-failed")
     with qtbot.waitSignal(view.loadFailed, timeout=15000):
         qtbot.mouseClick(view.retry_button, Qt.MouseButton.LeftButton)  # tries again (and fails again)
+
+
+def test_names_whose_lookup_failed_are_asked_for_again(qtbot, ui_client, ui_simulator):
+    volumes = run(ui_client.query("volume", select="id,name", where=VOLUMES, limit=2)).items
+    names = ReferenceNames(ui_client)
+    with httpx.Client(verify=ui_simulator.ssl_context(), timeout=10) as control:
+        control.post(f"{ui_simulator.origin}/__control/faults", json={"fail_next": 50})  # the array busy
+        try:
+            names.want({"volume": [v["id"] for v in volumes]})
+            process_events_until(lambda: not names._tasks, 30)
+            assert names.name("volume", volumes[0]["id"]) is None
+        finally:
+            control.post(f"{ui_simulator.origin}/__control/faults", json={"fail_next": 0})
+    names.want({"volume": [v["id"] for v in volumes]})  # the next page, or the reload after recovery
+    process_events_until(lambda: not names._tasks, 30)
+    assert [names.name("volume", v["id"]) for v in volumes] == [v["name"] for v in volumes]
