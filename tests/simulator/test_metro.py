@@ -96,3 +96,24 @@ async def test_an_operator_may_not_configure_metro(api, operator):
     volume_id = await posted_id(api, "/volume", {"name": "metro-operator", "size": 8 * GIB})
     dr_site = await remote(api, "PowerStore")
     refused(await configure(operator, "volume", volume_id, dr_site["id"]), 403, errors.CODE_FORBIDDEN)
+
+
+async def test_a_metro_volume_changes_only_while_its_session_is_paused(api):
+    volume_id = await posted_id(api, "/volume", {"name": "metro-paused", "size": 8 * GIB})
+    dr_site = await remote(api, "PowerStore")
+    session_id = (await configure(api, "volume", volume_id, dr_site["id"])).json()[
+        "metro_replication_session_id"
+    ]
+    grow = {"size": 16 * GIB}
+    refused(await api.patch(f"/volume/{volume_id}", json=grow), 422)
+    snap = await posted_id(api, f"/volume/{volume_id}/snapshot", {"name": "metro-paused-snap"}, status=200)
+    refused(await api.post(f"/volume/{volume_id}/restore", json={"from_snap_id": snap}), 422)
+    assert (await api.post(f"/replication_session/{session_id}/pause")).status_code == 204
+    refused(await api.post(f"/replication_session/{session_id}/pause"), 422)  # already paused
+    session = await fetch(api, f"/replication_session/{session_id}", "state,data_transfer_state")
+    assert session == {"state": "Paused", "data_transfer_state": "Paused"}
+    assert (await api.patch(f"/volume/{volume_id}", json=grow)).status_code == 204
+    assert (await api.post(f"/replication_session/{session_id}/resume")).status_code == 204
+    assert (await fetch(api, f"/replication_session/{session_id}", "state"))["state"] == "OK"
+    refused(await api.patch(f"/volume/{volume_id}", json={"size": 32 * GIB}), 422)
+    assert (await fetch(api, f"/volume/{volume_id}", "size"))["size"] == 16 * GIB

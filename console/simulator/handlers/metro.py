@@ -9,7 +9,8 @@ its id (``remote_resource_id``).
 Rules where the reference is silent, chosen as the array's UI behaves: only primary volumes and
 clones may become metro, not snapshots; a member of a volume group is made metro through its group;
 a metro volume group must be write-order consistent; a metro resource cannot be deleted, nor (for a
-volume) join a group, until metro is ended.
+volume) join a group, until metro is ended. As the spec says, a metro resource is modified, refreshed
+or restored only while its session is paused (``replication_session`` ``pause``/``resume``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from console.simulator.store import Record
 
 METRO_CAPABILITY = "Block_Metro_Active_Active"
 SESSION_FIELD = "metro_replication_session_id"
+PAUSED = "Paused"
 
 
 def refuse_while_metro(type_name: str, record: Record, what: str) -> None:
@@ -42,6 +44,20 @@ def refuse_while_metro(type_name: str, record: Record, what: str) -> None:
             record["id"],
             record[SESSION_FIELD],
             code=errors.CODE_IN_USE,
+        )
+
+
+def refuse_unless_paused(sim: Sim, type_name: str, record: Record, what: str) -> None:
+    """422 for a change the spec allows a metro resource only while its session is paused
+    (``what``: "modified", "refreshed", "restored")."""
+    session_id = record.get(SESSION_FIELD)
+    session = sim.store.get("replication_session", session_id) if session_id else None
+    if session is not None and session.get("state") != PAUSED:
+        raise errors.unprocessable(
+            f"The {noun(type_name)} {label(record)} is in a metro configuration and can only be {what} "
+            "while its replication session is paused.",
+            record["id"],
+            session["id"],
         )
 
 
@@ -122,6 +138,25 @@ def _local(sim: Sim, session: Record, type_name: str) -> list[Record]:
         return []
     record = sim.store.get(type_name, session.get("local_resource_id") or "")
     return [record] if record is not None else []
+
+
+@operation("replication_session", "pause", roles=STORAGE_ROLES)
+def pause_session(sim: Sim, req: OpRequest) -> OpResult:
+    session = target(sim, req)
+    if session.get("state") == PAUSED:
+        raise errors.unprocessable("The replication session is already paused.", session["id"])
+    sim.update("replication_session", session["id"], {"state": PAUSED, "data_transfer_state": "Paused"})
+    return done(session)
+
+
+@operation("replication_session", "resume", roles=STORAGE_ROLES)
+def resume_session(sim: Sim, req: OpRequest) -> OpResult:
+    session = target(sim, req)
+    if session.get("state") != PAUSED:
+        raise errors.unprocessable("The replication session is not paused.", session["id"])
+    resumed = "Active_Active" if session.get("type") == "Metro_Active_Active" else "Asynchronous"
+    sim.update("replication_session", session["id"], {"state": "OK", "data_transfer_state": resumed})
+    return done(session)
 
 
 @relation("replication_session", "volumes")

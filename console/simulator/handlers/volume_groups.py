@@ -19,7 +19,7 @@ from console.simulator.handlers.common import (
     unused_name,
 )
 from console.simulator.handlers.mappings import volume_mappings
-from console.simulator.handlers.metro import refuse_while_metro
+from console.simulator.handlers.metro import refuse_unless_paused, refuse_while_metro
 from console.simulator.handlers.policies import assigned_policies, assigned_policy_id
 from console.simulator.handlers.volume_copies import (
     backup_answer,
@@ -126,6 +126,7 @@ def create_volume_group(sim: Sim, req: OpRequest) -> OpResult:
 @operation("volume_group", "modify", roles=STORAGE_ROLES)
 def modify_volume_group(sim: Sim, req: OpRequest) -> OpResult:
     group = target(sim, req)
+    refuse_unless_paused(sim, "volume_group", group, "modified")
     body = req.body
     is_set = group["type"] == SNAPSHOT
     check_replication_destination(group, body, "volume group")
@@ -383,6 +384,7 @@ def _backup_snapshot_set(sim: Sim, group: Record, body: Record) -> Record | None
 )
 def refresh_volume_group(sim: Sim, req: OpRequest) -> OpResult:
     group = target(sim, req)
+    refuse_unless_paused(sim, "volume_group", group, "refreshed")
     source = sim.store.require("volume_group", req.body["from_object_id"])
     _check_copy_target(group, "refreshed")
     if source["id"] == group["id"] or family_id(source) != family_id(group):
@@ -408,6 +410,7 @@ def refresh_volume_group(sim: Sim, req: OpRequest) -> OpResult:
 )
 def restore_volume_group(sim: Sim, req: OpRequest) -> OpResult:
     group = target(sim, req)
+    refuse_unless_paused(sim, "volume_group", group, "restored")
     snapshot_set = sim.store.require("volume_group", req.body["from_snap_id"])
     _check_copy_target(group, "restored")
     check_restore_source(snapshot_set, group, "volume group")

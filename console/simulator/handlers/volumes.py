@@ -20,7 +20,7 @@ from console.simulator.handlers.mappings import (
     unmap_volume,
     volume_mappings,
 )
-from console.simulator.handlers.metro import refuse_while_metro
+from console.simulator.handlers.metro import refuse_unless_paused, refuse_while_metro
 from console.simulator.handlers.policies import (
     ASSIGNMENT_FIELDS,
     DEFAULT_PERFORMANCE_POLICY,
@@ -228,6 +228,7 @@ def create_volume(sim: Sim, req: OpRequest) -> OpResult:
 @operation("volume", "modify", roles=STORAGE_ROLES)
 def modify_volume(sim: Sim, req: OpRequest) -> OpResult:
     volume = target(sim, req)
+    refuse_unless_paused(sim, "volume", volume, "modified")
     body = req.body
     name = label(volume)
     is_snap = volume["type"] == SNAPSHOT
@@ -320,6 +321,7 @@ def _backup_snapshot(sim: Sim, volume: Record, body: Record) -> Record | None:
 @operation("volume", "refresh", roles=STORAGE_ROLES)
 def refresh_volume(sim: Sim, req: OpRequest) -> OpResult:
     volume = target(sim, req)
+    refuse_unless_paused(sim, "volume", volume, "refreshed")
     source = sim.store.require("volume", req.body["from_object_id"])
     if source["id"] == volume["id"]:
         raise errors.unprocessable("A volume cannot be refreshed from itself.", volume["id"])
@@ -339,6 +341,7 @@ def refresh_volume(sim: Sim, req: OpRequest) -> OpResult:
 @operation("volume", "restore", roles=STORAGE_ROLES)
 def restore_volume(sim: Sim, req: OpRequest) -> OpResult:
     volume = target(sim, req)
+    refuse_unless_paused(sim, "volume", volume, "restored")
     snap = sim.store.require("volume", req.body["from_snap_id"])
     if volume["type"] == SNAPSHOT:
         raise errors.unprocessable(
