@@ -599,8 +599,11 @@ class JobTracker:
             delay = self._until_next(arr, time.monotonic())
             if delay is None or delay > 0:
                 arr.wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+                # comes as the event is set (aclose() then waited for this task forever).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(arr.wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await arr.wake.wait()
                 continue
             try:
                 await self._tick(arr)
