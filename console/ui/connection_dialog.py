@@ -45,6 +45,7 @@ from console.connections import (
     next_colour,
 )
 from console.secrets import SecretStore
+from console.ui.file_choosers import open_ca_file
 from console.ui.style import colour_icon
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -487,14 +488,7 @@ class ConnectionDialog(QDialog):
         dialog.open()
 
     def _browse_ca_file(self) -> None:
-        dialog = QFileDialog(self, "CA certificate file")
-        dialog.setNameFilters(["Certificates (*.pem *.crt *.cer)", "All files (*)"])
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self._set_ca_file)
-        self._file_dialog = dialog
-        dialog.open()
+        self._file_dialog = open_ca_file(self, "CA certificate file", self._set_ca_file)
 
     def _set_ca_file(self, path: str) -> None:
         self.ca_file.setText(path)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.ui.array_session import TrustChoice, TrustRequest
+from console.ui.file_choosers import open_ca_file
 from console.ui.style import colour_pixmap
 
 
@@ -206,14 +207,9 @@ class TrustDialog(QDialog):
             self.decided.emit(choice, path)
 
     def _browse_ca_file(self) -> None:
-        dialog = QFileDialog(self, "CA certificate that signed the array's certificate")
-        dialog.setNameFilters(["Certificates (*.pem *.crt *.cer)", "All files (*)"])
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self.use_ca_file)
-        self._file_dialog = dialog
-        dialog.open()
+        self._file_dialog = open_ca_file(
+            self, "CA certificate that signed the array's certificate", self.use_ca_file
+        )
 
 
 def _selectable(text: str, font: QFont | None = None) -> QLabel:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -68,6 +70,40 @@ def window_with_saved_array(
     connection = window.store.add(sim_connection(sim, name, **connection_options))  # type: ignore[arg-type]
     secrets.remember(connection.id, ADMIN_PASSWORD, persist=True)
     return window, connection
+
+
+class FlakyArray:
+    """A simulator process that can go down and come back: same port, same certificates (so the
+    console's connection and trust stay valid). ``with FlakyArray(dir) as array``; ``array.sim``."""
+
+    ARGS = ("--volumes", "30")
+
+    def __init__(self, root: Path) -> None:
+        self.certs = root / "flaky-certs"
+        self.sim = SimulatorProcess(cert_dir=self.certs, args=list(self.ARGS)).start()
+        self.port = self.sim.port
+
+    def down(self) -> None:
+        self.sim.stop()
+
+    def up(self) -> None:
+        self.sim = SimulatorProcess(cert_dir=self.certs, port=self.port, args=list(self.ARGS)).start()
+
+    def __enter__(self) -> FlakyArray:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.sim.returncode is None:
+            self.sim.stop()
+
+
+@contextlib.contextmanager
+def closed_at_end(qtbot, window: MainWindow) -> Iterator[MainWindow]:
+    """The window, closed as the user would (logging out) when the block ends, failing or not."""
+    try:
+        yield window
+    finally:
+        close_window(qtbot, window)
 
 
 def close_window(qtbot, window: MainWindow, timeout: int = 15000) -> int:

@@ -21,7 +21,9 @@ from tests.ui.conftest import run
 from tests.ui.shell_support import (
     ADMIN_PASSWORD,
     QT_NOISE,
+    FlakyArray,
     close_window,
+    closed_at_end,
     make_window,
     shoot,
     sim_connection,
@@ -269,14 +271,10 @@ def test_without_a_keyring_the_password_is_asked_for_and_nothing_is_written(qtbo
 
 
 def test_a_lost_connection_counts_down_reconnects_and_reloads_the_views(qtbot, tmp_path, keyring_backend):
-    certs = tmp_path / "certs"
-    sim = SimulatorProcess(cert_dir=certs, args=["--volumes", "30"]).start()
-    port = sim.port
     window = make_window(qtbot, tmp_path)
-    restarted: SimulatorProcess | None = None
-    try:
+    with FlakyArray(tmp_path) as array, closed_at_end(qtbot, window):
         session = window.open_connection(
-            sim_connection(sim, "flaky"), password=ADMIN_PASSWORD, transient=True
+            sim_connection(array.sim, "flaky"), password=ADMIN_PASSWORD, transient=True
         )
         wait_state(qtbot, session, State.CONNECTED)
         view = window.view_of(session.id, "volumes")
@@ -284,7 +282,7 @@ def test_a_lost_connection_counts_down_reconnects_and_reloads_the_views(qtbot, t
         view.table.selectRow(3)
         selected = view.selected_ids()
         qtbot.waitUntil(lambda: view.detail.record is not None, timeout=10000)
-        sim.stop()
+        array.down()
 
         view.reload()
         wait_state(qtbot, session, State.RECONNECTING, timeout=30000)
@@ -300,7 +298,7 @@ def test_a_lost_connection_counts_down_reconnects_and_reloads_the_views(qtbot, t
         qtbot.waitUntil(lambda: session.countdown < first, timeout=3000)
         shoot(window, "main-window-reconnecting")
 
-        restarted = SimulatorProcess(cert_dir=certs, port=port, args=["--volumes", "30"]).start()
+        array.up()
         qtbot.mouseClick(window.status.reconnect_button, Qt.MouseButton.LeftButton)
         wait_state(qtbot, session, State.CONNECTED, timeout=30000)
         wait_loaded(qtbot, view)
@@ -308,29 +306,18 @@ def test_a_lost_connection_counts_down_reconnects_and_reloads_the_views(qtbot, t
         assert view.selected_ids() == selected
         assert "Connected" in window.status.state_label.text()
         assert not window.status.reconnect_button.isVisible()
-    finally:
-        close_window(qtbot, window)
-        if restarted is not None:
-            restarted.stop()
-        if sim.returncode is None:
-            sim.stop()
 
 
 def test_a_password_typed_while_the_array_is_unreachable_is_remembered_once_it_works(
     qtbot, tmp_path, keyring_backend
 ):
-    certs = tmp_path / "certs"
-    sim = SimulatorProcess(cert_dir=certs, args=["--volumes", "30"]).start()
-    port = sim.port
-    secrets = SecretStore()
-    window = make_window(qtbot, tmp_path, secrets=secrets)
-    connection = window.store.add(sim_connection(sim, "blip"))
-    restarted: SimulatorProcess | None = None
-    try:
+    window = make_window(qtbot, tmp_path)
+    with FlakyArray(tmp_path) as array, closed_at_end(qtbot, window):
+        connection = window.store.add(sim_connection(array.sim, "blip"))
         session = window.connect_saved(connection.id)  # no password saved: the prompt asks
         wait_state(qtbot, session, State.PASSWORD_NEEDED)
         prompt = window.password_prompts[connection.id]
-        sim.stop()  # the network goes while the admin types
+        array.down()  # the network goes while the admin types
         prompt.password.setText(ADMIN_PASSWORD)
         prompt.remember.setChecked(True)
         prompt.buttons.button(prompt.buttons.StandardButton.Ok).click()
@@ -340,41 +327,29 @@ def test_a_password_typed_while_the_array_is_unreachable_is_remembered_once_it_w
         assert "Could not reach the array" in prompt.error_label.text()
         assert keyring_backend.get_password(SERVICE, account(connection.id)) is None
 
-        restarted = SimulatorProcess(cert_dir=certs, port=port, args=["--volumes", "30"]).start()
+        array.up()
         session.reconnect_now()
         wait_state(qtbot, session, State.CONNECTED, timeout=30000)
         assert keyring_backend.get_password(SERVICE, account(connection.id)) == ADMIN_PASSWORD
         assert connection.id not in window.password_prompts
         assert session.user == "admin"
-    finally:
-        close_window(qtbot, window)
-        if restarted is not None:
-            restarted.stop()
-        if sim.returncode is None:
-            sim.stop()
 
 
 def test_an_array_down_at_the_first_connect_shows_user_and_role_once_it_is_back(
     qtbot, tmp_path, keyring_backend
 ):
-    certs = tmp_path / "certs"
-    sim = SimulatorProcess(cert_dir=certs, args=["--volumes", "30"]).start()
-    sim.stop()  # its certificates and port stay: the array is down when the console starts
-    window, connection = window_with_saved_array(qtbot, tmp_path, sim, "late")
-    back: SimulatorProcess | None = None
-    try:
-        session = window.connect_saved(connection.id)
-        wait_state(qtbot, session, State.RECONNECTING, timeout=30000)
-        back = SimulatorProcess(cert_dir=certs, port=sim.port, args=["--volumes", "30"]).start()
-        qtbot.mouseClick(window.status.reconnect_button, Qt.MouseButton.LeftButton)
-        wait_state(qtbot, session, State.CONNECTED, timeout=30000)
-        assert window.status.user_label.text() == "admin (Administrator)"
-        assert window.status.version_label.text() == "API 4.1.0.0"
-        wait_loaded(qtbot, window.view_of(connection.id, "volumes"))
-    finally:
-        close_window(qtbot, window)
-        if back is not None:
-            back.stop()
+    with FlakyArray(tmp_path) as array:
+        array.down()  # its certificates and port stay: the array is down when the console starts
+        window, connection = window_with_saved_array(qtbot, tmp_path, array.sim, "late")
+        with closed_at_end(qtbot, window):
+            session = window.connect_saved(connection.id)
+            wait_state(qtbot, session, State.RECONNECTING, timeout=30000)
+            array.up()
+            qtbot.mouseClick(window.status.reconnect_button, Qt.MouseButton.LeftButton)
+            wait_state(qtbot, session, State.CONNECTED, timeout=30000)
+            assert window.status.user_label.text() == "admin (Administrator)"
+            assert window.status.version_label.text() == "API 4.1.0.0"
+            wait_loaded(qtbot, window.view_of(connection.id, "volumes"))
 
 
 def test_a_password_changed_meanwhile_prompts_in_place_and_views_keep_their_state(
